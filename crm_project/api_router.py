@@ -1,0 +1,35 @@
+"""Every API path under ``/api/v1/``: authentication, users, and one include per CRM domain."""
+
+from django.urls import include, path, re_path
+
+from crm_project.core.api.auth_views import (
+    LogoutView,
+    MeView,
+    TokenObtainView,
+    TokenRefreshView,
+    TokenVerifyView,
+    UserListView,
+)
+
+# Paths as the seed writes them, and with a trailing slash too (contract: no redirect).
+auth_patterns = [
+    re_path(r"^token/?$", TokenObtainView.as_view(), name="token-obtain"),
+    re_path(r"^token/refresh/?$", TokenRefreshView.as_view(), name="token-refresh"),
+    re_path(r"^token/verify/?$", TokenVerifyView.as_view(), name="token-verify"),
+    re_path(r"^logout/?$", LogoutView.as_view(), name="logout"),
+    re_path(r"^me/?$", MeView.as_view(), name="me"),
+]
+
+crm_patterns = [
+    path("", include("customers.api.urls")),
+    path("", include("leads.api.urls")),
+    path("", include("opportunities.api.urls")),
+    path("", include("communications.api.urls")),
+    path("", include("segments.api.urls")),
+]
+
+urlpatterns = [
+    path("auth/", include((auth_patterns, "auth"))),
+    re_path(r"^users/?$", UserListView.as_view(), name="user-list"),
+    path("crm/", include(crm_patterns)),
+]

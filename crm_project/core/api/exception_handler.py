@@ -1,0 +1,77 @@
+"""
+One place that turns every exception a view can raise into the contract's error shapes.
+
+- DRF's own exceptions keep DRF's shapes (400 field dict, ``{"detail"}`` otherwise).
+- ``django.core.exceptions.ValidationError`` from a service: 400 naming the field.
+- ``Conflict``: 409; ``PreconditionFailed``: 412; a protected delete: 409.
+- An ``IntegrityError``: our constraint's message on its field (400), else 409.
+- The database out of reach: 503 with ``Retry-After``.
+- Anything else: logged with its traceback, answered as a JSON 500 without one.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DatabaseError, DataError, IntegrityError, InterfaceError, OperationalError
+from django.db.models import ProtectedError, RestrictedError
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from crm_project.core.exceptions import Conflict, PreconditionFailed
+from crm_project.core.integrity import violation_for
+
+logger = logging.getLogger("crm.api")
+
+
+def validation_error_body(exc: DjangoValidationError) -> dict:
+    if hasattr(exc, "error_dict"):
+        return {
+            ("non_field_errors" if field == "__all__" else field): messages
+            for field, messages in exc.message_dict.items()
+        }
+    return {"non_field_errors": exc.messages}
+
+
+def _protected_delete_detail(exc: ProtectedError | RestrictedError) -> str:
+    related = exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects
+    names = sorted({obj._meta.verbose_name_plural for obj in related})
+    return f"Cannot delete this record while {', '.join(names)} refer to it."
+
+
+def crm_exception_handler(exc: Exception, context: dict) -> Response | None:
+    response = drf_exception_handler(exc, context)
+    if response is not None:
+        return response
+
+    if isinstance(exc, DjangoValidationError):
+        return Response(validation_error_body(exc), status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, Conflict):
+        return Response({"detail": exc.message}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, PreconditionFailed):
+        return Response({"detail": exc.message}, status=status.HTTP_412_PRECONDITION_FAILED)
+    if isinstance(exc, (ProtectedError, RestrictedError)):
+        return Response({"detail": _protected_delete_detail(exc)}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, IntegrityError):
+        violation = violation_for(exc)
+        if violation is not None:
+            return Response({violation.field: [violation.message]}, status=status.HTTP_400_BAD_REQUEST)
+        logger.warning("Unmapped integrity error: %s", exc)
+        return Response({"detail": "The request conflicts with existing data."}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, DataError):
+        return Response(
+            {"detail": "A value is out of range or of the wrong type for its field."},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, (OperationalError, InterfaceError)) or type(exc) is DatabaseError:
+        logger.error("Database unavailable: %s", exc)
+        return Response(
+            {"detail": "The database is unavailable; retry shortly."},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "5"},
+        )
+
+    logger.exception("Unhandled error in %s", context.get("view").__class__.__name__, exc_info=exc)
+    return Response({"detail": "Internal server error."}, status=status.HTTP_500_INTERNAL_SERVER_ERROR)

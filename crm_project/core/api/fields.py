@@ -1,0 +1,72 @@
+"""Serializer fields with the contract's conventions: money, JSON shapes, ``*_id`` links."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
+from rest_framework import serializers
+
+MONEY_MAX_DIGITS = 14  # 12 before the point, 2 after (contract).
+MONEY_DECIMAL_PLACES = 2
+
+
+class MoneyField(serializers.DecimalField):
+    """A decimal with 2 places, ≥ 0; a JSON number or numeric string in, a JSON number out."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_digits", MONEY_MAX_DIGITS)
+        kwargs.setdefault("decimal_places", MONEY_DECIMAL_PLACES)
+        kwargs.setdefault("min_value", Decimal("0"))
+        kwargs.setdefault("coerce_to_string", False)
+        super().__init__(**kwargs)
+
+
+class JSONObjectField(serializers.JSONField):
+    """JSON that must be an object (``criteria``, ``benefits``)."""
+
+    default_error_messages = {"not_an_object": "Must be a JSON object."}
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not isinstance(value, dict):
+            self.fail("not_an_object")
+        return value
+
+
+class JSONListField(serializers.JSONField):
+    """JSON that must be a list (``attachments``)."""
+
+    default_error_messages = {"not_a_list": "Must be a JSON list."}
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not isinstance(value, list):
+            self.fail("not_a_list")
+        return value
+
+
+class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
+    """
+    A ``*_id`` link whose choices are what the requesting user may see. A record hidden from
+    the user is reported exactly like one that does not exist, so its existence stays hidden.
+    """
+
+    def __init__(self, *, visible_to: Callable[[object], QuerySet], **kwargs):
+        self._visible_to = visible_to
+        kwargs.setdefault("pk_field", serializers.UUIDField())
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        return self._visible_to(getattr(request, "user", None))
+
+
+class ActiveUserField(serializers.PrimaryKeyRelatedField):
+    """A ``*_id`` link to an active user (assignee, owner, representative)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("queryset", get_user_model().objects.filter(is_active=True))
+        super().__init__(**kwargs)

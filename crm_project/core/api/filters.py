@@ -1,0 +1,130 @@
+"""Query-parameter building blocks shared by every list: ordering, dates, ids."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import django_filters
+from django import forms
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from drf_spectacular.utils import extend_schema_field
+from rest_framework.exceptions import ValidationError
+from rest_framework.filters import OrderingFilter
+
+
+class StrictOrderingFilter(OrderingFilter):
+    """``?ordering=`` that answers 400 naming the field instead of silently ignoring it."""
+
+    def get_ordering(self, request, queryset, view):
+        params = request.query_params.get(self.ordering_param)
+        if not params:
+            return self.get_default_ordering(view)
+        fields = [param.strip() for param in params.split(",") if param.strip()]
+        valid = {name for name, _label in self.get_valid_fields(queryset, view, {"request": request})}
+        unknown = [field for field in fields if field.lstrip("-") not in valid]
+        if unknown:
+            raise ValidationError(
+                {
+                    self.ordering_param: [
+                        f"Cannot order by {', '.join(unknown)}. Choose from: {', '.join(sorted(valid))}."
+                    ]
+                }
+            )
+        # A stable tie-breaker, so pages never repeat or skip rows of equal value.
+        return [*fields, "-pk"] if "pk" not in {f.lstrip("-") for f in fields} else fields
+
+    def get_schema_operation_parameters(self, view):
+        params = super().get_schema_operation_parameters(view)
+        fields = getattr(view, "ordering_fields", None)
+        if params and isinstance(fields, (list, tuple)):
+            choices = [prefix + field for field in fields for prefix in ("", "-")]
+            params[0]["description"] = "Order by one or more of: " + ", ".join(choices) + " (comma-separated)."
+        return params
+
+
+class DateOrDateTimeField(forms.Field):
+    """A query value that is either a date (``2025-12-31``) or an ISO 8601 timestamp."""
+
+    default_error_messages = {"invalid": "Enter a date (YYYY-MM-DD) or an ISO 8601 timestamp."}
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        value = str(value).strip()
+        try:
+            parsed = parse_datetime(value) if ("T" in value or " " in value) else parse_date(value)
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return parsed
+
+
+class StrictBooleanField(forms.Field):
+    """``true``/``false`` (also 1/0, yes/no); anything else is an error, not "no filter"."""
+
+    default_error_messages = {"invalid": "Enter true or false."}
+    TRUE = {"true", "1", "yes", "on"}
+    FALSE = {"false", "0", "no", "off"}
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        text = str(value).strip().lower()
+        if text in self.TRUE:
+            return True
+        if text in self.FALSE:
+            return False
+        raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+
+
+@extend_schema_field({"type": "boolean"})
+class StrictBooleanFilter(django_filters.Filter):
+    field_class = StrictBooleanField
+
+
+def start_of(value: dt.date | dt.datetime) -> dt.datetime:
+    """The instant a bound starts: a date means its midnight in TIME_ZONE."""
+    if isinstance(value, dt.datetime):
+        return value if timezone.is_aware(value) else timezone.make_aware(value)
+    return timezone.make_aware(dt.datetime.combine(value, dt.time.min))
+
+
+def end_exclusive_of(value: dt.date | dt.datetime) -> dt.datetime:
+    """The first instant after an inclusive bound: a date includes its whole day."""
+    if isinstance(value, dt.datetime):
+        return start_of(value) + dt.timedelta(microseconds=1)
+    return start_of(value + dt.timedelta(days=1))
+
+
+DATE_OR_DATETIME_SCHEMA = {
+    "type": "string",
+    "description": "A date (YYYY-MM-DD, midnight in TIME_ZONE) or an ISO 8601 timestamp.",
+    "example": "2025-12-31",
+}
+
+
+@extend_schema_field(DATE_OR_DATETIME_SCHEMA)
+class DateOrDateTimeFilter(django_filters.Filter):
+    """A filter whose value is a date or a timestamp; subclasses or ``method=`` apply it."""
+
+    field_class = DateOrDateTimeField
+
+
+class DateFromFilter(DateOrDateTimeFilter):
+    """``field >= bound``; a date bound starts at its midnight in TIME_ZONE."""
+
+    def filter(self, qs, value):
+        if value is None:
+            return qs
+        return qs.filter(**{f"{self.field_name}__gte": start_of(value)})
+
+
+class DateToFilter(DateOrDateTimeFilter):
+    """``field <= bound``, inclusive; a date bound includes that whole day."""
+
+    def filter(self, qs, value):
+        if value is None:
+            return qs
+        return qs.filter(**{f"{self.field_name}__lt": end_exclusive_of(value)})

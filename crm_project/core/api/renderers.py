@@ -1,0 +1,42 @@
+"""JSON rendering through orjson: several times faster than the standard library on lists."""
+
+from __future__ import annotations
+
+import decimal
+from typing import Any
+
+import orjson
+from django.utils.functional import Promise
+from rest_framework.renderers import BaseRenderer
+
+
+def _default(value: Any) -> Any:
+    # Money leaves the API as a JSON number (contract). 14 significant digits, the most a
+    # money field holds, survive the trip through a double exactly.
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if isinstance(value, Promise):
+        # Lazy translation strings in error messages.
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def dumps(data: Any) -> bytes:
+    return orjson.dumps(
+        data,
+        default=_default,
+        option=orjson.OPT_NON_STR_KEYS,
+    )
+
+
+class ORJSONRenderer(BaseRenderer):
+    media_type = "application/json"
+    format = "json"
+    charset = None  # JSON is UTF-8 by definition (RFC 8259).
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context=None) -> bytes:
+        if data is None:
+            return b""
+        return dumps(data)

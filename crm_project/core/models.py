@@ -1,0 +1,41 @@
+"""Shared kernel models: the counters behind document numbers, the base of every record."""
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+
+class DailySequence(models.Model):
+    """
+    One counter row per (prefix, period): ``("LEAD", "20251215")`` numbers that day's leads,
+    ``("CUST", "")`` is the running customer counter. Only ``numbering.py`` writes it.
+    """
+
+    prefix = models.CharField(max_length=16)
+    # "YYYYMMDD" for daily sequences, "" for sequences that never reset.
+    period = models.CharField(max_length=8, blank=True, default="")
+    last_value = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["prefix", "period"], name="dailysequence_prefix_period_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}-{self.period or '*'}: {self.last_value}"
+
+
+class CRMRecord(models.Model):
+    """Base of every CRM record: a UUID id (contract) and the two timestamps."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Every service write sets this (``auto_now`` does not fire on ``update()``); the
+    # record's ETag is derived from it.
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        abstract = True
+
+    def touch(self) -> None:
+        """Mark the record as changed now, before a save by a service."""
+        self.updated_at = timezone.now()

@@ -1,0 +1,26 @@
+"""Top-level routes: the API, its documentation, the admin, and the health check."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from crm_project.core.api.auth_views import HealthView
+
+urlpatterns = [
+    path("api/v1/", include("crm_project.api_router")),
+    re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
+    re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    re_path(r"^redoc/?$", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    re_path(r"^health/?$", HealthView.as_view(), name="health"),
+    path("admin/", admin.site.urls),
+]
+
+if settings.CRM_BENCHMARK_ENDPOINTS:
+    # Benchmark-only floor endpoint (bench/README.md); never mounted in production.
+    urlpatterns.append(path("bench/", include("crm_project.core.bench_urls")))
+
+handler400 = "crm_project.core.errors.bad_request"
+handler403 = "crm_project.core.errors.permission_denied"
+handler404 = "crm_project.core.errors.page_not_found"
+handler500 = "crm_project.core.errors.server_error"

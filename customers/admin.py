@@ -1,0 +1,51 @@
+from django.contrib import admin
+
+from crm_project.core.admin import ServiceModelAdmin
+
+from . import services
+from .models import Customer
+from .selectors import customer_list_visible_to
+
+
+@admin.register(Customer)
+class CustomerAdmin(ServiceModelAdmin):
+    list_display = [
+        "customer_code",
+        "company_name",
+        "contact_person",
+        "city",
+        "country",
+        "credit_rating",
+        "annual_spend",
+        "account_manager",
+        "is_active",
+        "last_contacted_at",
+    ]
+    list_filter = ["is_active", "credit_rating", "order_frequency", "country"]
+    search_fields = ["customer_code", "company_name", "contact_person", "email"]
+    autocomplete_fields = ["account_manager"]
+    list_select_related = ["account_manager"]
+    readonly_fields = ["customer_code", "last_contacted_at", "created_at", "updated_at"]
+    date_hierarchy = "created_at"
+    fieldsets = [
+        (None, {"fields": ["customer_code", "company_name", "industry", "is_active"]}),
+        ("Contact", {"fields": ["contact_person", "email", "phone", "website"]}),
+        ("Address", {"fields": ["address", "city", "state", "country"]}),
+        (
+            "Commercial",
+            {"fields": ["credit_rating", "payment_terms", "annual_spend", "order_frequency", "account_manager"]},
+        ),
+        ("History", {"fields": ["last_contacted_at", "created_at", "updated_at"]}),
+    ]
+
+    def visible_queryset(self, request):
+        return customer_list_visible_to(request.user).prefetch_related(None)
+
+    def create_record(self, request, data):
+        return services.customer_create(actor=request.user, data=data)
+
+    def update_record(self, request, obj, data):
+        return services.customer_update(actor=request.user, customer=obj, data=data)
+
+    def delete_record(self, request, obj):
+        services.customer_delete(actor=request.user, customer=obj)

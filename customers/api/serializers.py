@@ -1,0 +1,76 @@
+"""Customer shapes: one output serializer, one input serializer for create and update."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from crm_project.core.api.fields import ActiveUserField, MoneyField
+from customers.models import Customer
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    account_manager_id = serializers.IntegerField(read_only=True, allow_null=True)
+    annual_spend = MoneyField(read_only=True)
+    segment_ids = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Customer
+        fields = [
+            "id",
+            "customer_code",
+            "company_name",
+            "industry",
+            "contact_person",
+            "email",
+            "phone",
+            "website",
+            "address",
+            "city",
+            "state",
+            "country",
+            "credit_rating",
+            "payment_terms",
+            "annual_spend",
+            "order_frequency",
+            "account_manager_id",
+            "is_active",
+            "segment_ids",
+            "last_contacted_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.UUIDField()))
+    def get_segment_ids(self, customer) -> list:
+        memberships = getattr(customer, "prefetched_memberships", None)
+        if memberships is None:
+            memberships = customer.segment_memberships.all()
+        return [membership.segment_id for membership in memberships]
+
+
+class CustomerInputSerializer(serializers.ModelSerializer):
+    account_manager_id = ActiveUserField(source="account_manager", required=False, allow_null=True)
+    annual_spend = MoneyField(required=False)
+
+    class Meta:
+        model = Customer
+        fields = [
+            "company_name",
+            "industry",
+            "contact_person",
+            "email",
+            "phone",
+            "website",
+            "address",
+            "city",
+            "state",
+            "country",
+            "credit_rating",
+            "payment_terms",
+            "annual_spend",
+            "order_frequency",
+            "account_manager_id",
+            "is_active",
+        ]

@@ -1,0 +1,86 @@
+"""
+Writes of customers. Invariants guarded here:
+
+- ``customer_code`` is ``CUST-XXXXXX`` from the shared running counter, never reused;
+- a sales rep may make only themselves (or nobody) the account manager;
+- only managers delete customers, and never one that leads, opportunities or
+  communications still refer to (409).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import ProtectedError
+
+from crm_project.core.exceptions import Conflict
+from crm_project.core.numbering import next_running_number
+from crm_project.core.roles import is_manager
+from crm_project.core.services import apply_changes, lock_for_update
+
+from .models import Customer
+
+CUSTOMER_NUMBER_PREFIX = "CUST"
+
+EDITABLE_FIELDS = (
+    "company_name",
+    "industry",
+    "contact_person",
+    "email",
+    "phone",
+    "website",
+    "address",
+    "city",
+    "state",
+    "country",
+    "credit_rating",
+    "payment_terms",
+    "annual_spend",
+    "order_frequency",
+    "account_manager",
+    "is_active",
+)
+
+
+def _check_account_manager(*, actor, account_manager) -> None:
+    if account_manager is not None and account_manager != actor and not is_manager(actor):
+        raise PermissionDenied("Sales reps can make only themselves the account manager (account_manager_id).")
+
+
+@transaction.atomic
+def customer_create(*, actor, data: dict[str, Any]) -> Customer:
+    _check_account_manager(actor=actor, account_manager=data.get("account_manager"))
+    customer = Customer(created_by=actor if getattr(actor, "pk", None) else None)
+    apply_changes(customer, data, allowed=EDITABLE_FIELDS)
+    customer.customer_code = next_running_number(CUSTOMER_NUMBER_PREFIX)
+    customer.save()
+    return customer
+
+
+@transaction.atomic
+def customer_update(*, actor, customer: Customer, data: dict[str, Any], if_match: str | None = None) -> Customer:
+    customer = lock_for_update(customer, if_match=if_match)
+    if "account_manager" in data and data["account_manager"] != customer.account_manager:
+        _check_account_manager(actor=actor, account_manager=data["account_manager"])
+    if apply_changes(customer, data, allowed=EDITABLE_FIELDS):
+        customer.touch()
+        customer.save()
+    return customer
+
+
+@transaction.atomic
+def customer_delete(*, actor, customer: Customer, if_match: str | None = None) -> None:
+    if not is_manager(actor):
+        raise PermissionDenied("Only sales managers can delete customers.")
+    customer = lock_for_update(customer, if_match=if_match)
+    try:
+        # The savepoint keeps the outer transaction usable after a refused delete.
+        with transaction.atomic():
+            customer.delete()
+    except ProtectedError as exc:
+        names = sorted({obj._meta.verbose_name_plural for obj in exc.protected_objects})
+        raise Conflict(
+            f"Cannot delete {customer.customer_code}: {', '.join(names)} refer to it. Deactivate the customer instead."
+        ) from None

@@ -1,0 +1,9 @@
+"""Demo leads for ``seed_demo`` (filled in by the leads issue)."""
+
+from __future__ import annotations
+
+from crm_project.core.demo import DemoContext
+
+
+def seed(ctx: DemoContext) -> str:
+    return ""

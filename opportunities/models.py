@@ -1,0 +1,145 @@
+"""Sales opportunities: a deal with a customer moving through the pipeline to won or lost."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from crm_project.core.models import CRMRecord
+
+
+class OpportunityStage(models.TextChoices):
+    PROSPECTING = "prospecting", "Prospecting"
+    QUALIFICATION = "qualification", "Qualification"
+    NEEDS_ANALYSIS = "needs_analysis", "Needs analysis"
+    PROPOSAL = "proposal", "Proposal"
+    NEGOTIATION = "negotiation", "Negotiation"
+    CLOSED_WON = "closed_won", "Closed won"
+    CLOSED_LOST = "closed_lost", "Closed lost"
+
+
+CLOSED_STAGES = frozenset({OpportunityStage.CLOSED_WON, OpportunityStage.CLOSED_LOST})
+OPEN_STAGES = tuple(stage for stage in OpportunityStage if stage not in CLOSED_STAGES)
+# Probability that closing sets (contract): a won deal is certain, a lost one is gone.
+CLOSING_PROBABILITY = {OpportunityStage.CLOSED_WON: 100, OpportunityStage.CLOSED_LOST: 0}
+
+
+def compute_expected_revenue(estimated_value: Decimal, probability: int) -> Decimal:
+    """estimated_value × probability / 100, rounded half up to 2 places (contract)."""
+    value = Decimal(estimated_value) * Decimal(probability) / Decimal(100)
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+class Opportunity(CRMRecord):
+    opportunity_number = models.CharField(max_length=24, unique=True, editable=False)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    customer = models.ForeignKey(
+        "customers.Customer",
+        # Deleting a customer with deals is refused: the pipeline history stays whole.
+        on_delete=models.PROTECT,
+        related_name="opportunities",
+    )
+    lead = models.ForeignKey(
+        "leads.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="opportunities"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_opportunities",
+    )
+    estimated_value = models.DecimalField(max_digits=14, decimal_places=2)
+    probability = models.SmallIntegerField(default=10)
+    # Stored so the pipeline's weighted value is a plain SUM; the services recompute it
+    # whenever value or probability change.
+    expected_revenue = models.DecimalField(max_digits=14, decimal_places=2, default=0, editable=False)
+    expected_close_date = models.DateTimeField(null=True, blank=True)
+    actual_close_date = models.DateTimeField(null=True, blank=True, editable=False)
+    stage = models.CharField(max_length=20, choices=OpportunityStage.choices, default=OpportunityStage.PROSPECTING)
+    next_step = models.CharField(max_length=300, blank=True)
+    next_step_date = models.DateTimeField(null=True, blank=True)
+    products_interested = models.JSONField(default=dict, blank=True)
+    loss_reason = models.TextField(blank=True)
+    notes = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "opportunities"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(probability__gte=0, probability__lte=100),
+                name="opportunity_probability_0_100",
+                violation_error_message="Probability must be between 0 and 100.",
+            ),
+            models.CheckConstraint(
+                condition=Q(estimated_value__gte=0),
+                name="opportunity_value_non_negative",
+                violation_error_message="Estimated value cannot be negative.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(stage=OpportunityStage.CLOSED_LOST) | ~Q(loss_reason=""),
+                name="opportunity_lost_has_reason",
+                violation_error_message="A loss reason is required when closing as lost.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(stage__in=[OpportunityStage.CLOSED_WON, OpportunityStage.CLOSED_LOST])
+                | Q(actual_close_date__isnull=False),
+                name="opportunity_closed_has_close_date",
+                violation_error_message="A closed opportunity must have its close date.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["created_at", "id"], name="opp_created_idx"),
+            models.Index(fields=["stage", "created_at"], name="opp_stage_created_idx"),
+            models.Index(fields=["owner", "created_at"], name="opp_owner_created_idx"),
+            models.Index(fields=["customer", "created_at"], name="opp_customer_created_idx"),
+            models.Index(fields=["estimated_value"], name="opp_value_idx"),
+            models.Index(fields=["expected_close_date"], name="opp_expected_close_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.opportunity_number} {self.name}"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.stage in CLOSED_STAGES
+
+    @property
+    def is_won(self) -> bool:
+        return self.stage == OpportunityStage.CLOSED_WON
+
+
+class OpportunityStageChange(models.Model):
+    """One row per stage change (creation and closing included), beyond the seed."""
+
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="stage_changes")
+    # Blank for the row written when the opportunity is created.
+    from_stage = models.CharField(max_length=20, choices=OpportunityStage.choices, blank=True)
+    to_stage = models.CharField(max_length=20, choices=OpportunityStage.choices)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField()
+    estimated_value = models.DecimalField(max_digits=14, decimal_places=2)
+    probability = models.SmallIntegerField()
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+        indexes = [models.Index(fields=["opportunity", "changed_at"], name="opp_stage_change_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.opportunity_id}: {self.from_stage or '∅'} → {self.to_stage}"

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class SegmentsConfig(AppConfig):
+    name = "segments"
+    verbose_name = "Segments"
+
+    def ready(self) -> None:
+        # Receivers that keep Segment.customer_count true; connected here, explicitly.
+        from . import signals
+
+        signals.connect()

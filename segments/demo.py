@@ -1,0 +1,9 @@
+"""Demo segments for ``seed_demo`` (filled in by the segments issue)."""
+
+from __future__ import annotations
+
+from crm_project.core.demo import DemoContext
+
+
+def seed(ctx: DemoContext) -> str:
+    return ""
