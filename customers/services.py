@@ -13,7 +13,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import ProtectedError
+from django.db.models import ProtectedError, Q
+from django.utils import timezone
 
 from crm_project.core.exceptions import Conflict
 from crm_project.core.numbering import next_running_number
@@ -84,3 +85,14 @@ def customer_delete(*, actor, customer: Customer, if_match: str | None = None) -
         raise Conflict(
             f"Cannot delete {customer.customer_code}: {', '.join(names)} refer to it. Deactivate the customer instead."
         ) from None
+
+
+def customer_record_contact(*, customer_id, contacted_at) -> None:
+    """
+    Move ``last_contacted_at`` forward to ``contacted_at`` (never back): called by the
+    communication service for each communication about the customer.
+    """
+    # A conditional UPDATE, atomic on its own: concurrent loggers can only move it forward.
+    Customer.objects.filter(pk=customer_id).filter(
+        Q(last_contacted_at__isnull=True) | Q(last_contacted_at__lt=contacted_at)
+    ).update(last_contacted_at=contacted_at, updated_at=timezone.now())
