@@ -22,4 +22,6 @@ def lead_record_contact(*, lead_id, contacted_at) -> None:
     Lead.objects.filter(pk=lead_id).filter(
         Q(last_contacted_at__isnull=True) | Q(last_contacted_at__lt=contacted_at)
     ).update(last_contacted_at=contacted_at, updated_at=timezone.now())
-    Lead.objects.filter(pk=lead_id, status=LeadStatus.NEW).update(status=LeadStatus.CONTACTED, updated_at=timezone.now())
+    Lead.objects.filter(pk=lead_id, status=LeadStatus.NEW).update(
+        status=LeadStatus.CONTACTED, updated_at=timezone.now()
+    )
