@@ -81,20 +81,23 @@ class CRMAutoSchema(AutoSchema):
         if self._has_path_parameters():
             codes.add("404")
         if self.method == "GET":
-            if self._is_list_view():
-                codes |= {"400", "404"}
-            elif self.get_filter_backends() or self._get_paginator():
+            if self._is_list_view() or self._get_paginator():
+                codes |= {"400", "404"}  # A bad filter; a page past the end.
+            elif self.get_filter_backends() or self._get_parameters():
                 codes.add("400")
-            # Query parameters of a detail view (none declared) are ignored.
-            codes |= set(getattr(self.view, "extra_error_statuses", {}).get(self.method, ()))
-            return codes
+            return codes | self._declared_extra_statuses()
         codes |= {"400", "413", "415"} if self.method in {"POST", "PUT", "PATCH"} else set()
         if self.method in {"PUT", "PATCH", "DELETE"}:
             codes |= {"409", "412"}
         if self.method == "POST" and not self._is_open_endpoint():
             codes |= {"409", "422"}
-        codes |= set(getattr(self.view, "extra_error_statuses", {}).get(self.method, ()))
-        return codes
+        return codes | self._declared_extra_statuses()
+
+    def _declared_extra_statuses(self) -> set[str]:
+        """A view may add statuses per action name or per method: ``{"close": ["409"]}``."""
+        extra = getattr(self.view, "extra_error_statuses", {})
+        action = getattr(self.view, "action", None)
+        return {str(code) for key in (action, self.method) for code in extra.get(key, ())}
 
     def get_request_serializer(self):
         action = getattr(self.view, "action", None)
