@@ -94,6 +94,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Retries of a POST with an Idempotency-Key get the first answer (beyond the seed).
+    "crm_project.core.idempotency.IdempotencyMiddleware",
 ]
 
 ROOT_URLCONF = "crm_project.urls"

@@ -2,6 +2,7 @@
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -39,3 +40,31 @@ class CRMRecord(models.Model):
     def touch(self) -> None:
         """Mark the record as changed now, before a save by a service."""
         self.updated_at = timezone.now()
+
+
+class IdempotencyRecord(models.Model):
+    """
+    The first answer to a POST sent with an ``Idempotency-Key``, kept 24 hours so that a
+    retry with the same key and body gets that answer instead of doing the work twice.
+    A row with no ``status_code`` is a request still being processed.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    # SHA-256 of method, path and body: the same key with another request is refused (422).
+    request_fingerprint = models.CharField(max_length=64)
+    status_code = models.SmallIntegerField(null=True, blank=True)
+    response_body = models.BinaryField(blank=True, default=b"")
+    response_headers = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_user_key_unique")]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.key}"
+
+    @property
+    def is_complete(self) -> bool:
+        return self.status_code is not None
