@@ -10,6 +10,8 @@ stay contiguous. Never ``count() + 1`` or ``Max() + 1``: those race.
 
 from __future__ import annotations
 
+import datetime
+
 from django.db import connection
 from django.utils import timezone
 
@@ -35,17 +37,16 @@ def _advance(prefix: str, period: str, count: int) -> int:
         return int(cursor.fetchone()[0])
 
 
-def today_period() -> str:
-    """Today's date in settings.TIME_ZONE as ``YYYYMMDD``."""
-    return timezone.localdate().strftime("%Y%m%d")
+def reserve_daily_numbers(prefix: str, day: datetime.date, count: int) -> list[str]:
+    """``count`` consecutive numbers of ``day``'s sequence; four digits, five after 9999."""
+    period = day.strftime("%Y%m%d")
+    last = _advance(prefix, period, count)
+    return [f"{prefix}-{period}-{value:04d}" for value in range(last - count + 1, last + 1)]
 
 
 def next_daily_numbers(prefix: str, count: int = 1) -> list[str]:
     """``count`` consecutive numbers of today's ``PREFIX-YYYYMMDD-XXXX`` sequence."""
-    period = today_period()
-    last = _advance(prefix, period, count)
-    # Four digits, growing to five (and more) after 9999 in a day.
-    return [f"{prefix}-{period}-{value:04d}" for value in range(last - count + 1, last + 1)]
+    return reserve_daily_numbers(prefix, timezone.localdate(), count)
 
 
 def next_daily_number(prefix: str) -> str:
