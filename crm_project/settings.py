@@ -250,7 +250,17 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
-    "ENUM_NAME_OVERRIDES": {},
+    # Every choice set gets its own schema name (several are called "status" or "type").
+    "ENUM_NAME_OVERRIDES": {
+        "LeadStatusEnum": "leads.models.LeadStatus",
+        "LeadSourceEnum": "leads.models.LeadSource",
+        "LeadPriorityEnum": "leads.models.LeadPriority",
+        "OpportunityStageEnum": "opportunities.models.OpportunityStage",
+        "CommunicationTypeEnum": "communications.models.CommunicationType",
+        "CommunicationDirectionEnum": "communications.models.CommunicationDirection",
+        "CreditRatingEnum": "customers.models.CreditRating",
+        "OrderFrequencyEnum": "customers.models.OrderFrequency",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "crm_project.core.api.schema.paths_without_trailing_slash",

@@ -81,7 +81,7 @@ def customer_delete(*, actor, customer: Customer, if_match: str | None = None) -
         with transaction.atomic():
             customer.delete()
     except ProtectedError as exc:
-        names = sorted({obj._meta.verbose_name_plural for obj in exc.protected_objects})
+        names = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})
         raise Conflict(
             f"Cannot delete {customer.customer_code}: {', '.join(names)} refer to it. Deactivate the customer instead."
         ) from None

@@ -43,3 +43,53 @@ def is_sales_rep(user: Any) -> bool:
 
 def has_crm_role(user: Any) -> bool:
     return role_of(user) != NO_ROLE
+
+
+# Model permissions of each role: what the admin offers it at all. Record-level rules
+# (whose lead a rep sees) live in each domain's selectors and services.
+ROLE_PERMISSIONS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
+    SALES_MANAGER: {
+        "auth": {"user": ("view",)},
+        "customers": {"customer": ("view", "add", "change", "delete")},
+        "leads": {"lead": ("view", "add", "change", "delete")},
+        "opportunities": {
+            "opportunity": ("view", "add", "change", "delete"),
+            "opportunitystagechange": ("view",),
+        },
+        "communications": {"communication": ("view", "add", "change", "delete")},
+        "segments": {
+            "segment": ("view", "add", "change", "delete"),
+            "segmentmembership": ("view", "add", "change", "delete"),
+        },
+    },
+    # Reps work their own leads, deals and communications and read customers' segments;
+    # only managers delete leads, opportunities and customers or touch segments.
+    # ``view_user`` lets the admin's user pickers (autocomplete) work for them.
+    SALES_REP: {
+        "auth": {"user": ("view",)},
+        "customers": {"customer": ("view", "add", "change")},
+        "leads": {"lead": ("view", "add", "change")},
+        "opportunities": {"opportunity": ("view", "add", "change"), "opportunitystagechange": ("view",)},
+        "communications": {"communication": ("view", "add", "change", "delete")},
+        "segments": {"segment": ("view",), "segmentmembership": ("view",)},
+    },
+}
+
+
+def grant_role_permissions(apps) -> None:
+    """
+    Create the role groups if missing and give them their permissions (idempotent; never
+    removes a permission a manager granted by hand). ``apps`` is a migration's historical
+    registry or the live one.
+    """
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for group_name, spec in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=group_name)
+        wanted = [
+            Permission.objects.filter(content_type__app_label=app_label, codename__in=[f"{a}_{model}" for a in actions])
+            for app_label, models in spec.items()
+            for model, actions in models.items()
+        ]
+        for permissions in wanted:
+            group.permissions.add(*permissions)

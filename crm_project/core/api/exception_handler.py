@@ -37,7 +37,7 @@ def validation_error_body(exc: DjangoValidationError) -> dict:
 
 def _protected_delete_detail(exc: ProtectedError | RestrictedError) -> str:
     related = exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects
-    names = sorted({obj._meta.verbose_name_plural for obj in related})
+    names = sorted({str(obj._meta.verbose_name_plural) for obj in related})
     return f"Cannot delete this record while {', '.join(names)} refer to it."
 
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 
+from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
+from django.utils.dateparse import parse_date
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from .filters import DATE_OR_DATETIME_SCHEMA, DateOrDateTimeField, start_of
 
 MONEY_MAX_DIGITS = 14  # 12 before the point, 2 after (contract).
 MONEY_DECIMAL_PLACES = 2
@@ -70,3 +76,36 @@ class ActiveUserField(serializers.PrimaryKeyRelatedField):
     def __init__(self, **kwargs):
         kwargs.setdefault("queryset", get_user_model().objects.filter(is_active=True))
         super().__init__(**kwargs)
+
+
+class TimestampField(serializers.DateTimeField):
+    """An ISO 8601 timestamp; a plain date (``2025-12-31``) is accepted as its midnight in TIME_ZONE."""
+
+    def to_internal_value(self, value):
+        if isinstance(value, str):
+            try:
+                day = parse_date(value.strip())
+            except ValueError:  # Well-formed but impossible, such as 2025-02-30.
+                day = None
+            if day is not None:
+                midnight = start_of(day)
+                try:
+                    midnight.astimezone(dt.UTC)  # How the database will store it.
+                except OverflowError:
+                    self.fail("overflow")
+                return midnight
+        return super().to_internal_value(value)
+
+
+@extend_schema_field(DATE_OR_DATETIME_SCHEMA)
+class DateOrDateTimeQueryField(serializers.Field):
+    """A query parameter that is a date or a timestamp; echoed back as given (ISO 8601)."""
+
+    def to_internal_value(self, data):
+        try:
+            return DateOrDateTimeField(required=False).clean(data)
+        except forms.ValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
+
+    def to_representation(self, value: dt.date | dt.datetime | None):
+        return value.isoformat() if value is not None else None

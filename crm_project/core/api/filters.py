@@ -44,9 +44,16 @@ class StrictOrderingFilter(OrderingFilter):
 
 
 class DateOrDateTimeField(forms.Field):
-    """A query value that is either a date (``2025-12-31``) or an ISO 8601 timestamp."""
+    """
+    A query value that is either a date (``2025-12-31``) or an ISO 8601 timestamp. A value at
+    the edge of the calendar that cannot become instants in UTC (``9999-12-31`` has no day
+    after it) is refused here, as a 400, rather than crashing the query.
+    """
 
-    default_error_messages = {"invalid": "Enter a date (YYYY-MM-DD) or an ISO 8601 timestamp."}
+    default_error_messages = {
+        "invalid": "Enter a date (YYYY-MM-DD) or an ISO 8601 timestamp.",
+        "out_of_range": "The date is outside the supported range.",
+    }
 
     def to_python(self, value):
         if value in self.empty_values:
@@ -54,10 +61,12 @@ class DateOrDateTimeField(forms.Field):
         value = str(value).strip()
         try:
             parsed = parse_datetime(value) if ("T" in value or " " in value) else parse_date(value)
-        except ValueError:
+        except ValueError:  # Well-formed but impossible, such as 2025-02-30.
             parsed = None
         if parsed is None:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        if not is_representable_bound(parsed):
+            raise forms.ValidationError(self.error_messages["out_of_range"], code="out_of_range")
         return parsed
 
 
@@ -96,6 +105,23 @@ def end_exclusive_of(value: dt.date | dt.datetime) -> dt.datetime:
     if isinstance(value, dt.datetime):
         return start_of(value) + dt.timedelta(microseconds=1)
     return start_of(value + dt.timedelta(days=1))
+
+
+def is_representable_bound(value: dt.date | dt.datetime) -> bool:
+    """Whether a date or timestamp bound can become instants in UTC (9999-12-31 has no day after)."""
+    try:
+        start_of(value).astimezone(dt.UTC)
+        end_exclusive_of(value).astimezone(dt.UTC)
+    except (OverflowError, ValueError):
+        return False
+    return True
+
+
+@extend_schema_field({"type": "integer"})
+class UserIdFilter(django_filters.NumberFilter):
+    """A user id: a whole number (``1.5`` is a 400, not a silent match on user 1)."""
+
+    field_class = forms.IntegerField
 
 
 DATE_OR_DATETIME_SCHEMA = {
