@@ -5,7 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Exists, OuterRef, Q
 
-from crm_project.core.api.filters import DateOrDateTimeFilter, StrictBooleanFilter, start_of
+from crm_project.core.api.filters import DateOrDateTimeFilter, StrictBooleanFilter, UserIdFilter, start_of
 
 from .models import CreditRating, Customer, OrderFrequency
 
@@ -18,7 +18,7 @@ class CustomerFilterSet(django_filters.FilterSet):
     credit_rating = django_filters.ChoiceFilter(choices=CreditRating.choices)
     order_frequency = django_filters.ChoiceFilter(choices=OrderFrequency.choices)
     segment_id = django_filters.UUIDFilter(method="filter_segment", help_text="Only customers in this segment.")
-    account_manager_id = django_filters.NumberFilter(field_name="account_manager_id")
+    account_manager_id = UserIdFilter(field_name="account_manager_id")
     country = django_filters.CharFilter(field_name="country", lookup_expr="iexact")
     not_contacted_since = DateOrDateTimeFilter(
         method="filter_not_contacted_since",

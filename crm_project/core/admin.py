@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 from django.http import HttpResponseRedirect
 
 from crm_project.core.exceptions import DomainError
@@ -29,6 +30,8 @@ class ServiceModelAdmin(admin.ModelAdmin):
     """
 
     show_full_result_count = False  # No second full-table COUNT on every changelist load.
+    # A website typed without a scheme means https (Django 6's default, opted into now).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def visible_queryset(self, request):
         raise NotImplementedError

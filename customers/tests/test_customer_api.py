@@ -167,7 +167,11 @@ def test_not_contacted_since_lists_dormant_customers(manager_client):
         "segment_id=not-a-uuid",
         "is_active=maybe",
         "account_manager_id=abc",
+        "account_manager_id=1.5",
+        "account_manager_id=99999999999999999999999",
         "not_contacted_since=yesterday",
+        "not_contacted_since=9999-12-31",
+        "not_contacted_since=2025-02-30",
         "ordering=password",
     ],
 )

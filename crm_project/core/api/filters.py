@@ -117,11 +117,22 @@ def is_representable_bound(value: dt.date | dt.datetime) -> bool:
     return True
 
 
-@extend_schema_field({"type": "integer"})
-class UserIdFilter(django_filters.NumberFilter):
-    """A user id: a whole number (``1.5`` is a 400, not a silent match on user 1)."""
+# User ids are 32-bit integers (Django's auth.User); larger values cannot name a user.
+MAX_USER_ID = 2**31 - 1
 
-    field_class = forms.IntegerField
+
+class UserIdField(forms.IntegerField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_USER_ID)
+        super().__init__(**kwargs)
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_USER_ID})
+class UserIdFilter(django_filters.NumberFilter):
+    """A user id: a whole number in range (``1.5`` or ``10**30`` is a 400, not a 500 or a silent match)."""
+
+    field_class = UserIdField
 
 
 DATE_OR_DATETIME_SCHEMA = {
