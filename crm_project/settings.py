@@ -133,8 +133,10 @@ DATABASES = {
 # Services own their transactions (STYLE.md rule 6).
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Concurrent writers on the newcomer's SQLite file wait instead of failing at once.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Concurrent writers on the newcomer's SQLite file wait for each other instead of failing
+    # at once: every transaction takes the write lock when it begins (a transaction that
+    # reads first and writes later cannot wait for the lock once it has read).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(timeout=20, transaction_mode="IMMEDIATE")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

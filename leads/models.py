@@ -125,6 +125,21 @@ class Lead(CRMRecord):
                 name="lead_converted_has_customer",
                 violation_error_message="A converted lead must name its customer and conversion time.",
             ),
+            # The flag, its timestamp and the status tell one story: a qualified lead carries
+            # both; a new or contacted one neither; a converted or lost one keeps whatever it
+            # had when it left the pipeline.
+            models.CheckConstraint(
+                condition=(
+                    Q(is_qualified=True, qualified_at__isnull=False)
+                    & ~Q(status__in=[LeadStatus.NEW, LeadStatus.CONTACTED])
+                )
+                | (Q(is_qualified=False, qualified_at__isnull=True) & ~Q(status=LeadStatus.QUALIFIED)),
+                name="lead_qualification_matches_status",
+                violation_error_message=(
+                    "A lead is qualified (with a qualification time) exactly while its status is qualified, "
+                    "or after it was converted or lost as a qualified lead."
+                ),
+            ),
         ]
         indexes = [
             # Each list filter, ending in the default order, so "filter + newest 50" is an
@@ -150,8 +165,19 @@ class Lead(CRMRecord):
     def is_closed(self) -> bool:
         return self.status in CLOSED_STATUSES
 
+    def can_be_updated(self) -> bool:
+        """A converted lead is final; a lost one may still be edited (and reopened)."""
+        return self.status != LeadStatus.CONVERTED
+
     def can_be_qualified(self) -> bool:
         return self.status not in CLOSED_STATUSES
 
     def can_be_converted(self) -> bool:
         return self.status not in CLOSED_STATUSES
+
+    def can_be_marked_lost(self) -> bool:
+        return self.status not in CLOSED_STATUSES
+
+    def can_be_marked_contacted(self) -> bool:
+        """A new lead, or a lost one being reopened; a qualified one is disqualified through qualify."""
+        return self.status in (LeadStatus.NEW, LeadStatus.LOST)

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
-from crm_project.core.roles import has_crm_role, is_manager
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, QuerySet
+from django.utils import timezone
 
-from .models import Lead
+from crm_project.core.api.filters import end_exclusive_of, start_of
+from crm_project.core.roles import ROLE_GROUPS, has_crm_role, is_manager
+
+from .models import OPEN_STATUSES, Lead, LeadSource, LeadStatus
+
+TWO_PLACES = Decimal("0.01")
+MICROSECONDS_PER_DAY = Decimal(86_400 * 1_000_000)
 
 
 def lead_visibility_q(user) -> Q:
@@ -23,3 +34,83 @@ def lead_visibility_q(user) -> Q:
 
 def lead_list_visible_to(user) -> QuerySet[Lead]:
     return Lead.objects.filter(lead_visibility_q(user)).select_related("assigned_to")
+
+
+def lead_follow_ups_due_today(
+    user, *, include_overdue: bool = False, assigned_to_id: int | None = None
+) -> QuerySet[Lead]:
+    """
+    Open leads (not converted or lost) whose ``next_follow_up_date`` falls today in
+    TIME_ZONE, and with ``include_overdue`` also those whose date has passed; soonest first.
+    """
+    today = timezone.localdate()
+    # Sorted so the filter reads the same as the partial index's predicate.
+    leads = lead_list_visible_to(user).filter(
+        status__in=sorted(OPEN_STATUSES), next_follow_up_date__lt=start_of(today + dt.timedelta(days=1))
+    )
+    if not include_overdue:
+        leads = leads.filter(next_follow_up_date__gte=start_of(today))
+    if assigned_to_id is not None:
+        leads = leads.filter(assigned_to_id=assigned_to_id)
+    return leads.order_by("next_follow_up_date", "pk")
+
+
+def _rounded(value: Decimal) -> float:
+    return float(value.quantize(TWO_PLACES, rounding=ROUND_HALF_UP))
+
+
+def lead_analytics_summary(
+    user, *, start: dt.date | dt.datetime | None = None, end: dt.date | dt.datetime | None = None
+) -> dict[str, Any]:
+    """
+    Counts by status and source, the conversion rate and the average time to convert, over
+    the leads ``user`` may see created between ``start`` and ``end`` (inclusive; a date
+    covers its whole day in TIME_ZONE). One aggregate query, whatever the number of leads.
+    """
+    if start is not None and end is not None and start_of(start) >= end_exclusive_of(end):
+        raise ValidationError({"end_date": "The end date must not be before the start date."})
+    leads = Lead.objects.filter(lead_visibility_q(user))
+    if start is not None:
+        leads = leads.filter(created_at__gte=start_of(start))
+    if end is not None:
+        leads = leads.filter(created_at__lt=end_exclusive_of(end))
+
+    converted = Q(status=LeadStatus.CONVERTED)
+    totals = leads.aggregate(
+        total=Count("pk"),
+        **{f"status_{value}": Count("pk", filter=Q(status=value)) for value in LeadStatus.values},
+        **{f"source_{value}": Count("pk", filter=Q(source=value)) for value in LeadSource.values},
+        time_to_convert=Avg(
+            ExpressionWrapper(F("converted_at") - F("created_at"), output_field=DurationField()),
+            filter=converted,
+        ),
+    )
+
+    total = totals["total"]
+    converted_count = totals[f"status_{LeadStatus.CONVERTED}"]
+    average: dt.timedelta | None = totals["time_to_convert"]
+    return {
+        "total_leads": total,
+        "by_status": {value: totals[f"status_{value}"] for value in LeadStatus.values},
+        "by_source": {value: totals[f"source_{value}"] for value in LeadSource.values},
+        "conversion_rate": _rounded(Decimal(converted_count * 100) / total) if total else 0,
+        "average_time_to_convert_days": (
+            _rounded(Decimal(average // dt.timedelta(microseconds=1)) / MICROSECONDS_PER_DAY)
+            if average is not None
+            else None
+        ),
+    }
+
+
+def lead_assignable_users(user) -> QuerySet:
+    """
+    The users ``user`` may pick as a lead's assignee (the admin's choices): for a manager,
+    the active sales staff; for a rep, themselves, as ``lead_create``/``lead_update`` enforce.
+    """
+    User = get_user_model()
+    if is_manager(user):
+        in_a_role = User.groups.through.objects.filter(group__name__in=ROLE_GROUPS).values("user_id")
+        return User.objects.filter(Q(is_superuser=True) | Q(pk__in=in_a_role), is_active=True).order_by("username")
+    if has_crm_role(user):
+        return User.objects.filter(pk=user.pk)
+    return User.objects.none()

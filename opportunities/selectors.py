@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet, Sum
 
 from crm_project.core.roles import has_crm_role, is_manager
 
-from .models import Opportunity
+from .models import OPEN_STAGES, Opportunity, OpportunityStage, OpportunityStageChange
+
+ZERO = Decimal("0.00")
 
 
 def opportunity_visibility_q(user) -> Q:
@@ -23,3 +28,57 @@ def opportunity_visibility_q(user) -> Q:
 
 def opportunity_list_visible_to(user) -> QuerySet[Opportunity]:
     return Opportunity.objects.filter(opportunity_visibility_q(user)).select_related("customer", "owner")
+
+
+def opportunity_stage_history(opportunity: Opportunity) -> QuerySet[OpportunityStageChange]:
+    """The opportunity's stage changes, oldest first (the caller has checked visibility)."""
+    return opportunity.stage_changes.select_related("changed_by").order_by("changed_at", "id")
+
+
+def _win_rate(won: int, lost: int) -> Decimal:
+    """won ÷ (won + lost) × 100 with 2 decimals; 0 when nothing is closed (contract)."""
+    if won + lost == 0:
+        return ZERO
+    return (Decimal(won * 100) / Decimal(won + lost)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def opportunity_pipeline_stats(user, *, owner_id: int | None = None) -> dict[str, Any]:
+    """
+    The contract's pipeline statistics over the opportunities ``user`` may see (optionally
+    one owner's), in one aggregate query whatever the number of rows:
+
+    - ``by_stage``: every stage with its count, Σ estimated_value and Σ expected_revenue;
+    - ``total_pipeline_value`` / ``weighted_pipeline_value``: those sums over open stages;
+    - ``won_value``: Σ estimated_value of closed_won; ``win_rate``: won ÷ (won + lost) × 100.
+    """
+    queryset = Opportunity.objects.filter(opportunity_visibility_q(user))
+    if owner_id is not None:
+        queryset = queryset.filter(owner_id=owner_id)
+
+    aggregates = {}
+    for stage in OpportunityStage.values:
+        in_stage = Q(stage=stage)
+        aggregates[f"{stage}_count"] = Count("pk", filter=in_stage)
+        aggregates[f"{stage}_total"] = Sum("estimated_value", filter=in_stage, default=ZERO)
+        aggregates[f"{stage}_weighted"] = Sum("expected_revenue", filter=in_stage, default=ZERO)
+    row = queryset.aggregate(**aggregates)
+
+    by_stage = {
+        stage: {
+            "count": row[f"{stage}_count"],
+            "total_value": row[f"{stage}_total"],
+            "weighted_value": row[f"{stage}_weighted"],
+        }
+        for stage in OpportunityStage.values
+    }
+    open_stages = [by_stage[stage] for stage in OPEN_STAGES]
+    won, lost = by_stage[OpportunityStage.CLOSED_WON], by_stage[OpportunityStage.CLOSED_LOST]
+    return {
+        "total_opportunities": sum(stats["count"] for stats in by_stage.values()),
+        "open_opportunities": sum(stats["count"] for stats in open_stages),
+        "total_pipeline_value": sum((stats["total_value"] for stats in open_stages), ZERO),
+        "weighted_pipeline_value": sum((stats["weighted_value"] for stats in open_stages), ZERO),
+        "won_value": won["total_value"],
+        "win_rate": _win_rate(won["count"], lost["count"]),
+        "by_stage": by_stage,
+    }

@@ -103,11 +103,11 @@ class IdempotencyMiddleware:
         key = request.headers.get(HEADER)
         if key is None or request.method != "POST" or not request.path.startswith("/api/v1/"):
             return self.get_response(request)
-        if not key.strip() or len(key) > MAX_KEY_LENGTH:
-            return _json(400, f"{HEADER} must be 1 to {MAX_KEY_LENGTH} characters.")
         user = _authenticated_user(request)
         if user is None:
-            return self.get_response(request)
+            return self.get_response(request)  # DRF answers 401 (or 200 on the token endpoints).
+        if not key.strip() or len(key) > MAX_KEY_LENGTH:
+            return _json(400, f"{HEADER} must be 1 to {MAX_KEY_LENGTH} characters.")
         try:
             fingerprint = _fingerprint(request)
         except RequestDataTooBig:

@@ -81,8 +81,9 @@ def test_a_malformed_key_is_400(manager_client, key):
     assert not Customer.objects.exists()
 
 
-def test_an_unauthenticated_post_with_a_key_is_401(anon_client):
-    assert create(anon_client, "k").status_code == 401
+@pytest.mark.parametrize("key", ["k", ""])
+def test_an_unauthenticated_post_with_a_key_is_401(anon_client, key):
+    assert create(anon_client, key).status_code == 401
 
 
 def test_prune_deletes_records_past_their_lifetime(manager_client, capsys):

@@ -1,0 +1,203 @@
+"""
+The communications changelist, and read-only inlines that show the newest communications on
+the customer, lead and opportunity pages (wired into those apps' admins by their owners).
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
+from django.utils import timezone
+
+from crm_project.core.admin import ServiceModelAdmin, error_message
+from crm_project.core.exceptions import Conflict
+from customers.selectors import customer_list_visible_to
+from leads.selectors import lead_list_visible_to
+from opportunities.selectors import opportunity_list_visible_to
+
+from . import services
+from .models import Communication
+from .selectors import communication_list_visible_to
+
+# The related records an admin form may link to: what the user may see (the API's rule).
+_VISIBLE_CHOICES = {
+    "customer": customer_list_visible_to,
+    "lead": lead_list_visible_to,
+    "opportunity": opportunity_list_visible_to,
+}
+
+
+class FollowUpStateFilter(admin.SimpleListFilter):
+    title = "follow-up"
+    parameter_name = "follow_up"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("pending", "Pending (not yet due)"),
+            ("overdue", "Overdue"),
+            ("completed", "Completed"),
+            ("none", "None required"),
+        ]
+
+    def queryset(self, request, queryset):
+        open_follow_up = {"requires_follow_up": True, "follow_up_completed": False}
+        match self.value():
+            case "pending":
+                return queryset.filter(**open_follow_up, follow_up_date__gte=timezone.now())
+            case "overdue":
+                return queryset.filter(**open_follow_up, follow_up_date__lt=timezone.now())
+            case "completed":
+                return queryset.filter(follow_up_completed=True)
+            case "none":
+                return queryset.filter(requires_follow_up=False)
+        return queryset
+
+
+def follow_up_state(communication: Communication) -> str:
+    if not communication.requires_follow_up:
+        return "—"
+    if communication.follow_up_completed:
+        return "Completed"
+    return "Overdue" if communication.is_overdue else "Pending"
+
+
+@admin.register(Communication)
+class CommunicationAdmin(ServiceModelAdmin):
+    list_display = [
+        "subject",
+        "type",
+        "direction",
+        "communication_date",
+        "customer",
+        "lead",
+        "opportunity",
+        "our_representative",
+        "follow_up_date",
+        "follow_up",
+    ]
+    list_filter = ["type", "direction", FollowUpStateFilter, ("our_representative", admin.RelatedFieldListFilter)]
+    # The two columns with trigram indexes on PostgreSQL, as the API's ``search``.
+    search_fields = ["subject", "content"]
+    search_help_text = "Part of the subject or the content."
+    list_select_related = ["customer", "lead", "opportunity", "our_representative"]
+    autocomplete_fields = ["customer", "our_representative"]
+    # Autocomplete needs the lead and opportunity admins' search; raw ids work without them.
+    raw_id_fields = ["lead", "opportunity"]
+    date_hierarchy = "communication_date"
+    readonly_fields = ["follow_up_completed", "follow_up_completed_at", "created_by", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["subject", "type", "direction", "communication_date", "duration_minutes"]}),
+        ("About", {"fields": ["customer", "lead", "opportunity", "contact_person", "our_representative"]}),
+        ("Content", {"fields": ["content", "attachments"]}),
+        (
+            "Follow-up",
+            {"fields": ["requires_follow_up", "follow_up_date", "follow_up_completed", "follow_up_completed_at"]},
+        ),
+        ("History", {"fields": ["created_by", "created_at", "updated_at"]}),
+    ]
+    actions = ["complete_follow_ups"]
+
+    @admin.display(description="follow-up")
+    def follow_up(self, communication: Communication) -> str:
+        return follow_up_state(communication)
+
+    def visible_queryset(self, request):
+        return communication_list_visible_to(request.user)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in _VISIBLE_CHOICES:
+            kwargs["queryset"] = _VISIBLE_CHOICES[db_field.name](request.user)
+        elif db_field.name == "our_representative":
+            kwargs["queryset"] = get_user_model().objects.filter(is_active=True)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_changeform_initial_data(self, request):
+        # The service's default, shown in the form: the person logging it.
+        return {"our_representative": request.user.pk, **super().get_changeform_initial_data(request)}
+
+    def create_record(self, request, data):
+        return services.communication_log(actor=request.user, data=data)
+
+    def update_record(self, request, obj, data):
+        return services.communication_update(actor=request.user, communication=obj, data=data)
+
+    def delete_record(self, request, obj):
+        services.communication_delete(actor=request.user, communication=obj)
+
+    @admin.action(description="Mark the selected follow-ups as completed")
+    def complete_follow_ups(self, request, queryset):
+        completed, refused = 0, []
+        for communication in queryset:
+            try:
+                services.communication_complete_follow_up(actor=request.user, communication=communication)
+            except (ValidationError, Conflict) as exc:
+                refused.append(f"“{communication.subject}”: {error_message(exc)}")
+            else:
+                completed += 1
+        if completed:
+            self.message_user(request, f"{completed} follow-up(s) marked as completed.", messages.SUCCESS)
+        if refused:
+            self.message_user(request, f"Not completed: {'; '.join(refused)}", messages.WARNING)
+
+
+# --- inlines for the customer, lead and opportunity pages -------------------------------------
+
+INLINE_ROW_LIMIT = 20
+
+
+class NewestCommunicationsFormSet(BaseInlineFormSet):
+    """Only the newest ``INLINE_ROW_LIMIT`` rows: a record with 10,000 communications opens fast."""
+
+    def get_queryset(self):
+        if not hasattr(self, "_queryset"):
+            self._queryset = super().get_queryset()[:INLINE_ROW_LIMIT]
+        return self._queryset
+
+
+class CommunicationInline(admin.TabularInline):
+    """Read-only, newest first, a "View" link to each communication; rows the user may see only."""
+
+    model = Communication
+    formset = NewestCommunicationsFormSet
+    fields = ["communication_date", "type", "direction", "subject", "our_representative", "follow_up"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name_plural = f"Communications (the {INLINE_ROW_LIMIT} newest)"
+
+    @admin.display(description="follow-up")
+    def follow_up(self, communication: Communication) -> str:
+        return follow_up_state(communication)
+
+    def get_queryset(self, request):
+        # The representative is the one related object a row shows: joined, not queried per row.
+        return (
+            communication_list_visible_to(request.user)
+            .select_related(None)
+            .select_related("our_representative")
+            .order_by("-communication_date", "-id")
+        )
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class CustomerCommunicationInline(CommunicationInline):
+    fk_name = "customer"
+
+
+class LeadCommunicationInline(CommunicationInline):
+    fk_name = "lead"
+
+
+class OpportunityCommunicationInline(CommunicationInline):
+    fk_name = "opportunity"

@@ -1,0 +1,313 @@
+"""
+The lead admin for sales staff. Every save, delete and action goes through the lead services;
+the queryset is the visibility rule, so a rep sees and works only their own and unassigned
+leads. A rep can take a lead from new to converted here: "Qualify" and "Convert" buttons on
+the change page open a small form each; a converted lead is read-only.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.admin.widgets import AutocompleteSelect
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from crm_project.core.admin import ServiceModelAdmin, error_message
+from crm_project.core.exceptions import DomainError
+from crm_project.core.roles import is_manager
+from customers.selectors import customer_list_visible_to
+
+from . import services
+from .models import UPDATABLE_STATUSES, Lead, LeadStatus
+from .selectors import lead_assignable_users, lead_list_visible_to
+
+REFUSALS = (ValidationError, DomainError, PermissionDenied)
+
+
+class AssignedToFilter(admin.SimpleListFilter):
+    """Me, unassigned, or one of the sales staff (one small query, whatever the number of leads)."""
+
+    title = "assigned to"
+    parameter_name = "assigned_to"
+
+    def lookups(self, request, model_admin):
+        choices = [("me", "Me"), ("none", "Unassigned")]
+        if is_manager(request.user):
+            choices += [
+                (str(user.pk), user.get_full_name() or user.get_username())
+                for user in lead_assignable_users(request.user).exclude(pk=request.user.pk)
+            ]
+        return choices
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "me":
+            return queryset.filter(assigned_to=request.user)
+        if value == "none":
+            return queryset.filter(assigned_to__isnull=True)
+        if value and value.isdigit():
+            return queryset.filter(assigned_to_id=int(value))
+        return queryset
+
+
+class LeadQualifyForm(forms.Form):
+    qualification_score = forms.IntegerField(min_value=0, max_value=100, label="Qualification score (0–100)")
+    is_qualified = forms.BooleanField(
+        required=False, initial=True, label="Qualified", help_text="Untick to withdraw a qualification."
+    )
+    notes = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text="Appended to the notes, dated and signed."
+    )
+
+
+class LeadConvertForm(forms.Form):
+    customer = forms.ModelChoiceField(queryset=None)  # Built per request in __init__.
+    notes = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text="Appended to the notes, dated and signed."
+    )
+
+    def __init__(self, *args, request, admin_site, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["customer"] = forms.ModelChoiceField(
+            queryset=customer_list_visible_to(request.user).prefetch_related(None),
+            required=False,
+            # Searches the customer admin as one types (there may be thousands of customers).
+            widget=AutocompleteSelect(Lead._meta.get_field("converted_customer"), admin_site),
+            help_text="An existing customer; leave empty to create one from the lead's company and contact.",
+        )
+
+
+@admin.register(Lead)
+class LeadAdmin(ServiceModelAdmin):
+    change_form_template = "admin/leads/lead/change_form.html"
+    list_display = [
+        "lead_number",
+        "company_name",
+        "contact_person",
+        "status",
+        "priority",
+        "source",
+        "assigned_to",
+        "next_follow_up_date",
+        "created_at",
+    ]
+    list_filter = ["status", "source", "priority", "is_qualified", AssignedToFilter]
+    search_fields = ["lead_number", "company_name", "contact_person", "email"]
+    list_select_related = ["assigned_to"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "lead_number",
+        "qualification_score",
+        "is_qualified",
+        "qualified_at",
+        "last_contacted_at",
+        "converted_customer_link",
+        "converted_at",
+        "created_by",
+        "created_at",
+        "updated_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["lead_number", "status", "priority", "source", "assigned_to", "next_follow_up_date"]}),
+        ("Company", {"fields": ["company_name", "industry", "company_size", "website", "city", "state", "country"]}),
+        ("Contact", {"fields": ["contact_person", "title_position", "email", "phone"]}),
+        ("Deal", {"fields": ["estimated_deal_value", "requirements", "notes"]}),
+        ("Qualification", {"fields": ["qualification_score", "is_qualified", "qualified_at"]}),
+        (
+            "History",
+            {
+                "fields": [
+                    "last_contacted_at",
+                    "converted_customer_link",
+                    "converted_at",
+                    "created_by",
+                    "created_at",
+                    "updated_at",
+                ]
+            },
+        ),
+    ]
+    actions = ["mark_contacted", "mark_lost", "assign_to_me"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    # --- the bridge to the services ----------------------------------------------------------
+
+    def visible_queryset(self, request):
+        return lead_list_visible_to(request.user)
+
+    def create_record(self, request, data):
+        return services.lead_create(actor=request.user, data=data)
+
+    def update_record(self, request, obj, data):
+        return services.lead_update(actor=request.user, lead=obj, data=data)
+
+    def delete_record(self, request, obj):
+        services.lead_delete(actor=request.user, lead=obj)
+
+    # --- forms ---------------------------------------------------------------------------------
+
+    def has_change_permission(self, request, obj=None):
+        # A converted lead is final: the admin shows it read-only.
+        if obj is not None and not obj.can_be_updated():
+            return False
+        return super().has_change_permission(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        # A new lead is always "new"; its status changes once it exists.
+        return [*fields, "status"] if obj is None else fields
+
+    def get_autocomplete_fields(self, request):
+        # The user search needs the user admin's view permission, which sales staff lack;
+        # they get a short select of the people they may assign to instead.
+        user_admin = self.admin_site._registry.get(get_user_model())
+        if user_admin is not None and user_admin.has_view_permission(request):
+            return ["assigned_to"]
+        return []
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "assigned_to":
+            kwargs["queryset"] = lead_assignable_users(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is not None and "status" in form.base_fields:
+            # Offer only what an update may set (qualify and convert have their own buttons).
+            form.base_fields["status"].choices = [
+                (value, label)
+                for value, label in LeadStatus.choices
+                if value in UPDATABLE_STATUSES or value == obj.status
+            ]
+        return form
+
+    @admin.display(description="Converted customer")
+    def converted_customer_link(self, obj):
+        customer = obj.converted_customer
+        if customer is None:
+            return "-"
+        url = reverse("admin:customers_customer_change", args=[customer.pk])
+        return format_html('<a href="{}">{}</a>', url, customer)
+
+    # --- qualify and convert: buttons on the change page --------------------------------------
+
+    def get_urls(self):
+        def wrap(view):
+            return self.admin_site.admin_view(view)
+
+        return [
+            path("<path:object_id>/qualify/", wrap(self.qualify_view), name="leads_lead_qualify"),
+            path("<path:object_id>/convert/", wrap(self.convert_view), name="leads_lead_convert"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        lead = self.get_object(request, unquote(object_id))
+        buttons = []
+        if lead is not None and self.has_change_permission(request, lead):
+            if lead.can_be_qualified():
+                buttons.append(("Qualify", reverse("admin:leads_lead_qualify", args=[lead.pk])))
+            if lead.can_be_converted():
+                buttons.append(("Convert to customer", reverse("admin:leads_lead_convert", args=[lead.pk])))
+        extra_context = {**(extra_context or {}), "lead_buttons": buttons}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _lead_for_action(self, request, object_id) -> Lead | None:
+        """The lead, if this user may see and change it; ``None`` when missing or not visible."""
+        lead = self.get_object(request, unquote(object_id))
+        if lead is not None and not self.has_change_permission(request, lead):
+            raise PermissionDenied
+        return lead
+
+    def _action_page(self, request, lead, *, form, title, submit_label):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{title}: {lead}",
+            "opts": self.model._meta,
+            "original": lead,
+            "form": form,
+            "media": self.media + form.media,
+            "submit_label": submit_label,
+            "change_url": reverse("admin:leads_lead_change", args=[lead.pk]),
+        }
+        return TemplateResponse(request, "admin/leads/lead/lead_action_form.html", context)
+
+    def _done(self, request, lead, message):
+        self.message_user(request, message, level=messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:leads_lead_change", args=[lead.pk]))
+
+    def qualify_view(self, request, object_id):
+        lead = self._lead_for_action(request, object_id)
+        if lead is None:  # Missing, or hidden from this user: the admin's usual answer.
+            return self._get_obj_does_not_exist_redirect(request, self.model._meta, object_id)
+        form = LeadQualifyForm(request.POST or None, initial={"qualification_score": lead.qualification_score})
+        if request.method == "POST" and form.is_valid():
+            try:
+                lead = services.lead_qualify(actor=request.user, lead=lead, **form.cleaned_data)
+            except REFUSALS as exc:
+                self.message_user(request, error_message(exc), level=messages.ERROR)
+            else:
+                outcome = "qualified" if lead.is_qualified else "not qualified"
+                return self._done(request, lead, f"{lead.lead_number} is {outcome} (score {lead.qualification_score}).")
+        return self._action_page(request, lead, form=form, title="Qualify", submit_label="Save qualification")
+
+    def convert_view(self, request, object_id):
+        lead = self._lead_for_action(request, object_id)
+        if lead is None:  # Missing, or hidden from this user: the admin's usual answer.
+            return self._get_obj_does_not_exist_redirect(request, self.model._meta, object_id)
+        form = LeadConvertForm(request.POST or None, request=request, admin_site=self.admin_site)
+        if request.method == "POST" and form.is_valid():
+            try:
+                lead = services.lead_convert(actor=request.user, lead=lead, **form.cleaned_data)
+            except REFUSALS as exc:
+                self.message_user(request, error_message(exc), level=messages.ERROR)
+            else:
+                return self._done(request, lead, f"{lead.lead_number} converted into {lead.converted_customer}.")
+        return self._action_page(request, lead, form=form, title="Convert", submit_label="Convert")
+
+    # --- bulk actions --------------------------------------------------------------------------
+
+    def _apply(self, request, queryset, operation, done: str) -> None:
+        changed, refused = 0, []
+        for lead in queryset:
+            try:
+                operation(lead)
+            except REFUSALS as exc:
+                refused.append(f"{lead.lead_number}: {error_message(exc)}")
+            else:
+                changed += 1
+        if changed:
+            self.message_user(request, f"{changed} lead(s) {done}.", level=messages.SUCCESS)
+        if refused:
+            self.message_user(request, "Not changed: " + " ".join(refused), level=messages.WARNING)
+
+    @admin.action(description="Mark selected leads contacted", permissions=["change"])
+    def mark_contacted(self, request, queryset):
+        self._apply(
+            request,
+            queryset,
+            lambda lead: services.lead_mark_contacted(actor=request.user, lead=lead),
+            "marked contacted",
+        )
+
+    @admin.action(description="Mark selected leads lost", permissions=["change"])
+    def mark_lost(self, request, queryset):
+        self._apply(
+            request, queryset, lambda lead: services.lead_mark_lost(actor=request.user, lead=lead), "marked lost"
+        )
+
+    @admin.action(description="Assign selected leads to me", permissions=["change"])
+    def assign_to_me(self, request, queryset):
+        self._apply(
+            request,
+            queryset,
+            lambda lead: services.lead_assign(actor=request.user, lead=lead, assignee=request.user),
+            "assigned to you",
+        )

@@ -1,0 +1,235 @@
+"""
+Lead shapes: one output serializer; input serializers for create and update (apart: only an
+update may set ``status``); small bodies for the qualify and convert actions; the query
+parameters and answer of follow-ups and analytics.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.utils.dateparse import parse_date
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from crm_project.core.api.fields import ActiveUserField, MoneyField, VisibleRelatedField
+from crm_project.core.api.filters import DATE_OR_DATETIME_SCHEMA, start_of
+from customers.selectors import customer_list_visible_to
+from leads.filters import BoundDateOrDateTimeField
+from leads.models import Lead, LeadSource, LeadStatus
+
+NOTE_MAX_LENGTH = 10_000
+
+# --- fields with the contract's date conventions ------------------------------------------------
+
+
+class TimestampField(serializers.DateTimeField):
+    """An ISO 8601 timestamp; a plain date (``2025-12-31``) is accepted as its midnight in TIME_ZONE."""
+
+    def to_internal_value(self, value):
+        if isinstance(value, str):
+            try:
+                day = parse_date(value.strip())
+            except ValueError:  # Well-formed but impossible, such as 2025-02-30.
+                day = None
+            if day is not None:
+                midnight = start_of(day)
+                try:
+                    midnight.astimezone(dt.UTC)  # How the database will store it.
+                except OverflowError:
+                    self.fail("overflow")
+                return midnight
+        return super().to_internal_value(value)
+
+
+@extend_schema_field(DATE_OR_DATETIME_SCHEMA)
+class DateOrDateTimeParamField(serializers.Field):
+    """A query parameter that is a date or a timestamp; echoed back as given (ISO 8601)."""
+
+    def to_internal_value(self, data):
+        try:
+            return BoundDateOrDateTimeField(required=False).clean(data)
+        except forms.ValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
+
+    def to_representation(self, value: dt.date | dt.datetime | None):
+        return value.isoformat() if value is not None else None
+
+
+# --- the lead -------------------------------------------------------------------------------------
+
+
+class LeadSerializer(serializers.ModelSerializer):
+    estimated_deal_value = MoneyField(read_only=True, allow_null=True)
+    assigned_to_id = serializers.IntegerField(read_only=True, allow_null=True)
+    assigned_to_name = serializers.SerializerMethodField(help_text="The assignee's full name (or username).")
+    converted_customer_id = serializers.UUIDField(read_only=True, allow_null=True)
+    created_by_id = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Lead
+        fields = [
+            "id",
+            "lead_number",
+            "company_name",
+            "industry",
+            "company_size",
+            "website",
+            "contact_person",
+            "title_position",
+            "email",
+            "phone",
+            "city",
+            "state",
+            "country",
+            "source",
+            "status",
+            "priority",
+            "estimated_deal_value",
+            "requirements",
+            "notes",
+            "qualification_score",
+            "is_qualified",
+            "qualified_at",
+            "assigned_to_id",
+            "assigned_to_name",
+            "next_follow_up_date",
+            "last_contacted_at",
+            "converted_customer_id",
+            "converted_at",
+            "created_by_id",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_assigned_to_name(self, lead: Lead) -> str | None:
+        user = lead.assigned_to
+        if user is None:
+            return None
+        return user.get_full_name() or user.get_username()
+
+
+class LeadCreateSerializer(serializers.ModelSerializer):
+    """What a client may send when creating a lead; a new lead is always ``new``."""
+
+    estimated_deal_value = MoneyField(required=False, allow_null=True)
+    assigned_to_id = ActiveUserField(
+        source="assigned_to",
+        required=False,
+        allow_null=True,
+        help_text="The sales rep working the lead; a rep may name only themselves (or null).",
+    )
+    next_follow_up_date = TimestampField(
+        required=False,
+        allow_null=True,
+        help_text="When to follow up: an ISO 8601 timestamp, or a date meaning its midnight in TIME_ZONE.",
+    )
+
+    class Meta:
+        model = Lead
+        fields = [
+            "company_name",
+            "industry",
+            "company_size",
+            "website",
+            "contact_person",
+            "title_position",
+            "email",
+            "phone",
+            "city",
+            "state",
+            "country",
+            "source",
+            "priority",
+            "estimated_deal_value",
+            "requirements",
+            "notes",
+            "assigned_to_id",
+            "next_follow_up_date",
+        ]
+
+
+class LeadUpdateSerializer(LeadCreateSerializer):
+    """An update may also set ``status``: new, contacted or lost (qualify and convert do the rest)."""
+
+    status = serializers.ChoiceField(
+        choices=LeadStatus.choices,
+        required=False,
+        help_text="new, contacted or lost (a lost lead is reopened this way); qualified and converted "
+        "come only from the qualify and convert actions.",
+    )
+
+    class Meta(LeadCreateSerializer.Meta):
+        fields = [*LeadCreateSerializer.Meta.fields, "status"]
+
+
+# --- actions --------------------------------------------------------------------------------------
+
+
+class LeadQualifySerializer(serializers.Serializer):
+    qualification_score = serializers.IntegerField(min_value=0, max_value=100)
+    is_qualified = serializers.BooleanField(
+        default=True, help_text="true qualifies the lead; false withdraws a qualification."
+    )
+    notes = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=NOTE_MAX_LENGTH,
+        help_text="Appended to the lead's notes, dated and signed.",
+    )
+
+
+class LeadConvertSerializer(serializers.Serializer):
+    customer_id = VisibleRelatedField(
+        source="customer",
+        visible_to=customer_list_visible_to,
+        required=False,
+        allow_null=True,
+        help_text="An existing customer; without it a customer is created from the lead's company and contact.",
+    )
+    notes = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=NOTE_MAX_LENGTH,
+        help_text="Appended to the lead's notes, dated and signed.",
+    )
+
+
+class LeadFollowUpQuerySerializer(serializers.Serializer):
+    include_overdue = serializers.BooleanField(
+        default=False, help_text="Also list open leads whose follow-up date has already passed."
+    )
+    assigned_to_id = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**31 - 1, help_text="Only leads assigned to this user."
+    )
+
+
+class LeadAnalyticsQuerySerializer(serializers.Serializer):
+    start_date = DateOrDateTimeParamField(required=False, help_text="First day counted (on created_at).")
+    end_date = DateOrDateTimeParamField(required=False, help_text="Last day counted, inclusive.")
+
+
+def _counts_serializer(name: str, choices) -> type[serializers.Serializer]:
+    """A ``{choice: count}`` object with every choice as a key, so the schema lists them."""
+    return type(name, (serializers.Serializer,), {value: serializers.IntegerField() for value in choices.values})
+
+
+LeadStatusCountsSerializer = _counts_serializer("LeadStatusCountsSerializer", LeadStatus)
+LeadSourceCountsSerializer = _counts_serializer("LeadSourceCountsSerializer", LeadSource)
+
+
+class LeadAnalyticsSummarySerializer(serializers.Serializer):
+    total_leads = serializers.IntegerField()
+    by_status = LeadStatusCountsSerializer()
+    by_source = LeadSourceCountsSerializer()
+    conversion_rate = serializers.FloatField(
+        help_text="Converted ÷ total × 100, as a percentage with 2 decimals; 0 when there are no leads."
+    )
+    average_time_to_convert_days = serializers.FloatField(
+        allow_null=True, help_text="Mean days from creation to conversion of the converted leads; null when none."
+    )
+    start_date = DateOrDateTimeParamField(allow_null=True)
+    end_date = DateOrDateTimeParamField(allow_null=True)

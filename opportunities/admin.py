@@ -1,0 +1,241 @@
+"""
+Opportunities in the admin. Saves, deletes and closes go through the services; a closed
+opportunity is read-only here, and closing asks for the loss reason on its own page.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.template.response import TemplateResponse
+
+from crm_project.core.admin import ServiceModelAdmin, error_message
+from crm_project.core.exceptions import DomainError
+from customers.selectors import customer_list_visible_to
+from leads.models import Lead
+from leads.selectors import lead_list_visible_to
+
+from . import services
+from .models import OPEN_STAGES, Opportunity, OpportunityStage, OpportunityStageChange
+from .selectors import opportunity_list_visible_to
+
+
+class OpportunityAdminForm(forms.ModelForm):
+    class Meta:
+        model = Opportunity
+        fields = [
+            "name",
+            "description",
+            "customer",
+            "lead",
+            "owner",
+            "stage",
+            "estimated_value",
+            "probability",
+            "expected_close_date",
+            "next_step",
+            "next_step_date",
+            "products_interested",
+            "notes",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "stage" in self.fields:
+            # Closing has its own actions (which ask for the loss reason); the service
+            # refuses closed stages here anyway, this only keeps them out of the menu.
+            self.fields["stage"].choices = [(stage.value, stage.label) for stage in OPEN_STAGES]
+
+    def clean_products_interested(self):
+        # An empty box means "nothing noted yet", stored as the field's default, not JSON null.
+        value = self.cleaned_data.get("products_interested")
+        return {} if value is None else value
+
+
+class OpportunityCloseForm(forms.Form):
+    """The intermediate page of "Close as won" / "Close as lost"."""
+
+    actual_close_date = forms.SplitDateTimeField(
+        required=False,
+        widget=admin.widgets.AdminSplitDateTime,
+        help_text="Leave empty for now.",
+    )
+    loss_reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), required=False)
+    notes = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        required=False,
+        help_text="Appended, dated, to each opportunity's notes.",
+    )
+
+    def __init__(self, *args, stage: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        if stage == OpportunityStage.CLOSED_LOST:
+            self.fields["loss_reason"].required = True
+            self.fields["loss_reason"].help_text = "Why the deal was lost (required)."
+        else:
+            del self.fields["loss_reason"]
+
+
+class OpportunityStageChangeInline(admin.TabularInline):
+    """The stage history, as written by the services: read-only."""
+
+    model = OpportunityStageChange
+    extra = 0
+    can_delete = False
+    fields = ["changed_at", "from_stage", "to_stage", "changed_by", "estimated_value", "probability", "notes"]
+    readonly_fields = fields
+    ordering = ["changed_at", "id"]
+    verbose_name_plural = "Stage history"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("changed_by")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Opportunity)
+class OpportunityAdmin(ServiceModelAdmin):
+    form = OpportunityAdminForm
+    list_display = [
+        "opportunity_number",
+        "name",
+        "customer",
+        "stage",
+        "estimated_value",
+        "probability",
+        "expected_revenue",
+        "owner",
+        "expected_close_date",
+    ]
+    list_display_links = ["opportunity_number", "name"]
+    list_filter = ["stage", "owner", "expected_close_date", "actual_close_date", "created_at"]
+    list_select_related = ["customer", "owner"]
+    search_fields = ["opportunity_number", "name", "description", "customer__company_name"]
+    # "lead" joins these when the leads admin offers autocomplete (see get_autocomplete_fields).
+    autocomplete_fields = ["customer", "owner"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "opportunity_number",
+        "expected_revenue",
+        "actual_close_date",
+        "loss_reason",
+        "created_by",
+        "created_at",
+        "updated_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["opportunity_number", "name", "description", "customer", "lead", "owner"]}),
+        (
+            "Pipeline",
+            {"fields": ["stage", "estimated_value", "probability", "expected_revenue", "expected_close_date"]},
+        ),
+        ("Next step", {"fields": ["next_step", "next_step_date", "products_interested", "notes"]}),
+        ("Outcome", {"fields": ["actual_close_date", "loss_reason"]}),
+        ("History", {"fields": ["created_by", "created_at", "updated_at"]}),
+    ]
+    inlines = [OpportunityStageChangeInline]
+    actions = ["close_as_won", "close_as_lost"]
+    close_template = "admin/opportunities/opportunity/close_selected.html"
+
+    # --- the services ---------------------------------------------------------------------
+
+    def visible_queryset(self, request):
+        return opportunity_list_visible_to(request.user)
+
+    def create_record(self, request, data):
+        return services.opportunity_create(actor=request.user, data=data)
+
+    def update_record(self, request, obj, data):
+        return services.opportunity_update(actor=request.user, opportunity=obj, data=data)
+
+    def delete_record(self, request, obj):
+        services.opportunity_delete(actor=request.user, opportunity=obj)
+
+    # --- what the form offers ---------------------------------------------------------------
+
+    def has_change_permission(self, request, obj=None):
+        # A closed opportunity is final: the admin shows it read-only.
+        if obj is not None and obj.is_closed:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def get_autocomplete_fields(self, request):
+        # Autocomplete needs the leads admin registered with search fields; until then the
+        # lead is an ordinary select (still limited to the leads this user may see).
+        lead_admin = self.admin_site._registry.get(Lead)
+        if lead_admin is not None and lead_admin.search_fields:
+            return [*self.autocomplete_fields, "lead"]
+        return self.autocomplete_fields
+
+    def get_changeform_initial_data(self, request):
+        return {"owner": request.user.pk, **super().get_changeform_initial_data(request)}
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # Related choices follow the same visibility rules as the API.
+        if db_field.name == "customer":
+            kwargs["queryset"] = customer_list_visible_to(request.user).prefetch_related(None)
+        elif db_field.name == "lead":
+            kwargs["queryset"] = lead_list_visible_to(request.user)
+        elif db_field.name == "owner":
+            kwargs["queryset"] = get_user_model().objects.filter(is_active=True)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    # --- closing ----------------------------------------------------------------------------
+
+    @admin.action(description="Close selected opportunities as won", permissions=["change"])
+    def close_as_won(self, request, queryset):
+        return self._close_selected(request, queryset, OpportunityStage.CLOSED_WON)
+
+    @admin.action(description="Close selected opportunities as lost", permissions=["change"])
+    def close_as_lost(self, request, queryset):
+        return self._close_selected(request, queryset, OpportunityStage.CLOSED_LOST)
+
+    def _close_selected(self, request, queryset, stage: str):
+        """First an intermediate page asking for the details, then one service call each."""
+        confirmed = request.POST.get("confirm") == "yes"
+        form = OpportunityCloseForm(request.POST if confirmed else None, stage=stage)
+        if confirmed and form.is_valid():
+            closed, refused = [], []
+            for opportunity in queryset:
+                try:
+                    services.opportunity_close(
+                        actor=request.user,
+                        opportunity=opportunity,
+                        stage=stage,
+                        actual_close_date=form.cleaned_data["actual_close_date"],
+                        loss_reason=form.cleaned_data.get("loss_reason", ""),
+                        notes=form.cleaned_data["notes"],
+                    )
+                    closed.append(opportunity.opportunity_number)
+                except (ValidationError, DomainError, PermissionDenied) as exc:
+                    refused.append(f"{opportunity.opportunity_number}: {error_message(exc)}")
+            label = OpportunityStage(stage).label.lower()
+            if closed:
+                self.message_user(request, f"{label.capitalize()}: {', '.join(closed)}.", messages.SUCCESS)
+            if refused:
+                self.message_user(request, f"Not {label}: {' '.join(refused)}", messages.ERROR)
+            return None  # Back to the changelist.
+
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{OpportunityStage(stage).label}: {queryset.count()} selected",
+            "opts": self.model._meta,
+            "queryset": queryset,
+            "form": form,
+            "action": "close_as_won" if stage == OpportunityStage.CLOSED_WON else "close_as_lost",
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "stage_label": OpportunityStage(stage).label,
+            "media": self.media + form.media,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, self.close_template, context)

@@ -1,0 +1,260 @@
+"""
+Opportunity shapes: the output serializer, the input serializer for create and update, the
+close body, the stage history rows and the pipeline statistics.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils.dateparse import parse_date
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from crm_project.core.api.fields import ActiveUserField, MoneyField, VisibleRelatedField
+from crm_project.core.api.filters import start_of
+from customers.selectors import customer_list_visible_to
+from leads.selectors import lead_list_visible_to
+from opportunities.filters import USER_ID_MAX
+from opportunities.models import CLOSED_STAGES, Opportunity, OpportunityStage, OpportunityStageChange
+
+PRODUCTS_SCHEMA = {
+    "oneOf": [{"type": "object", "additionalProperties": {}}, {"type": "array", "items": {}}],
+    "description": 'What the customer is interested in, e.g. `{"categories": ["Jackets"], "quantity": 500}`.',
+}
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "format": "date-time",
+        "description": "An ISO 8601 timestamp, or a date (YYYY-MM-DD) meaning its midnight in TIME_ZONE.",
+    }
+)
+class DateOrDateTimeField(serializers.DateTimeField):
+    """The contract's date-like fields: a timestamp, or a plain date taken as its midnight."""
+
+    def to_internal_value(self, value):
+        date = None
+        if isinstance(value, str) and len(value.strip()) == len("YYYY-MM-DD"):
+            try:
+                date = parse_date(value.strip())
+            except ValueError:
+                self.fail("invalid", format="YYYY-MM-DD or YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]")
+        try:
+            result = self.enforce_timezone(start_of(date)) if date else super().to_internal_value(value)
+            # Stored in UTC: an instant that leaves the calendar there would fail on the way out.
+            result.astimezone(dt.UTC)
+        except OverflowError:
+            self.fail("overflow")
+        return result
+
+
+def inline_enum(values: list[str], description: str) -> dict:
+    """
+    A stage enum kept inline in its property. drf-spectacular's enum hook would otherwise warn:
+    one choice set under several names (stage, from_stage, to_stage), and one name (stage) with
+    two sets (any stage on update, only the closed ones on close).
+    """
+    return {"allOf": [{"type": "string", "enum": values}], "description": description}
+
+
+CLOSING_STAGES = [stage for stage in OpportunityStage.values if stage in CLOSED_STAGES]
+
+
+@extend_schema_field(inline_enum(CLOSING_STAGES, "closed_won or closed_lost."))
+class CloseStageField(serializers.ChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(choices=CLOSING_STAGES, **kwargs)
+
+
+@extend_schema_field(inline_enum(["", *OpportunityStage.values], "The stage left; blank on the creation row."))
+class FromStageField(serializers.CharField):
+    pass
+
+
+@extend_schema_field(inline_enum(OpportunityStage.values, "The stage entered."))
+class ToStageField(serializers.CharField):
+    pass
+
+
+@extend_schema_field(PRODUCTS_SCHEMA)
+class ProductsField(serializers.JSONField):
+    """``products_interested``: a JSON object or list (contract)."""
+
+    default_error_messages = {"not_object_or_list": "Must be a JSON object or list."}
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not isinstance(value, (dict, list)):
+            self.fail("not_object_or_list")
+        return value
+
+
+class OpportunitySerializer(serializers.ModelSerializer):
+    customer_id = serializers.UUIDField(read_only=True)
+    customer_name = serializers.CharField(source="customer.company_name", read_only=True)
+    owner_id = serializers.IntegerField(read_only=True, allow_null=True)
+    lead_id = serializers.UUIDField(read_only=True, allow_null=True)
+    estimated_value = MoneyField(read_only=True)
+    expected_revenue = MoneyField(read_only=True)
+    products_interested = ProductsField(read_only=True)
+    is_closed = serializers.BooleanField(read_only=True)
+    is_won = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Opportunity
+        fields = [
+            "id",
+            "opportunity_number",
+            "name",
+            "description",
+            "customer_id",
+            "customer_name",
+            "owner_id",
+            "lead_id",
+            "estimated_value",
+            "probability",
+            "expected_revenue",
+            "expected_close_date",
+            "actual_close_date",
+            "stage",
+            "next_step",
+            "next_step_date",
+            "products_interested",
+            "loss_reason",
+            "notes",
+            "is_closed",
+            "is_won",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class OpportunityInputSerializer(serializers.ModelSerializer):
+    """
+    Create and update (PUT and PATCH both partial). Numbers, ``expected_revenue``, the
+    close date and the loss reason are not here: only the services and ``close`` set them.
+    """
+
+    customer_id = VisibleRelatedField(source="customer", visible_to=customer_list_visible_to)
+    lead_id = VisibleRelatedField(source="lead", visible_to=lead_list_visible_to, required=False, allow_null=True)
+    owner_id = ActiveUserField(
+        source="owner",
+        required=False,
+        allow_null=True,
+        help_text="Defaults to you. Sales reps may only own it themselves.",
+    )
+    estimated_value = MoneyField()
+    probability = serializers.IntegerField(min_value=0, max_value=100, required=False, help_text="0–100 (default 10).")
+    stage = serializers.ChoiceField(
+        choices=OpportunityStage.choices,
+        required=False,
+        help_text="An open stage (default prospecting); closed_won and closed_lost only through close.",
+    )
+    expected_close_date = DateOrDateTimeField(required=False, allow_null=True)
+    next_step_date = DateOrDateTimeField(required=False, allow_null=True)
+    products_interested = ProductsField(required=False)
+
+    class Meta:
+        model = Opportunity
+        fields = [
+            "name",
+            "description",
+            "customer_id",
+            "lead_id",
+            "owner_id",
+            "estimated_value",
+            "probability",
+            "expected_close_date",
+            "stage",
+            "next_step",
+            "next_step_date",
+            "products_interested",
+            "notes",
+        ]
+
+
+class OpportunityCloseSerializer(serializers.Serializer):
+    stage = CloseStageField()
+    actual_close_date = DateOrDateTimeField(required=False, allow_null=True, help_text="Defaults to now.")
+    loss_reason = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, help_text="Required when closing as closed_lost."
+    )
+    notes = serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, help_text="Appended, dated, to the opportunity's notes."
+    )
+
+
+class OpportunityStageChangeSerializer(serializers.ModelSerializer):
+    from_stage = FromStageField(read_only=True)
+    to_stage = ToStageField(read_only=True)
+    changed_by_id = serializers.IntegerField(read_only=True, allow_null=True)
+    changed_by_name = serializers.SerializerMethodField()
+    estimated_value = MoneyField(read_only=True)
+
+    class Meta:
+        model = OpportunityStageChange
+        fields = [
+            "id",
+            "from_stage",
+            "to_stage",
+            "changed_by_id",
+            "changed_by_name",
+            "changed_at",
+            "estimated_value",
+            "probability",
+            "notes",
+        ]
+        read_only_fields = fields
+
+    def get_changed_by_name(self, change) -> str | None:
+        user = change.changed_by
+        return (user.get_full_name() or user.get_username()) if user else None
+
+
+# --- pipeline statistics ----------------------------------------------------------------
+
+
+class PipelineStatsQuerySerializer(serializers.Serializer):
+    owner_id = serializers.IntegerField(
+        required=False, min_value=1, max_value=USER_ID_MAX, help_text="Only this user's opportunities."
+    )
+
+
+def _sum_field(**kwargs) -> serializers.DecimalField:
+    # A sum of many money values may have more digits than one value: no digit limit.
+    return serializers.DecimalField(max_digits=None, decimal_places=2, coerce_to_string=False, read_only=True, **kwargs)
+
+
+class StageStatsSerializer(serializers.Serializer):
+    count = serializers.IntegerField(read_only=True)
+    total_value = _sum_field(help_text="Σ estimated_value.")
+    weighted_value = _sum_field(help_text="Σ expected_revenue.")
+
+
+# One key per stage, always present (contract), built from the stage list so it never drifts.
+StageBreakdownSerializer = type(
+    "StageBreakdownSerializer",
+    (serializers.Serializer,),
+    {stage: StageStatsSerializer(read_only=True) for stage in OpportunityStage.values},
+)
+
+
+class PipelineStatsSerializer(serializers.Serializer):
+    total_opportunities = serializers.IntegerField(read_only=True)
+    open_opportunities = serializers.IntegerField(read_only=True)
+    total_pipeline_value = _sum_field(help_text="Σ estimated_value of open opportunities.")
+    weighted_pipeline_value = _sum_field(help_text="Σ expected_revenue of open opportunities.")
+    won_value = _sum_field(help_text="Σ estimated_value of closed_won opportunities.")
+    win_rate = serializers.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        min_value=0,
+        max_value=100,
+        coerce_to_string=False,
+        read_only=True,
+        help_text="won ÷ (won + lost) × 100; 0 when nothing is closed.",
+    )
+    by_stage = StageBreakdownSerializer(read_only=True)

@@ -1,0 +1,116 @@
+"""``/api/v1/crm/opportunities``: the HTTP shell around opportunity services and selectors."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from crm_project.core.api.schema import IF_MATCH
+from crm_project.core.api.viewsets import CRMModelViewSet
+from opportunities import services
+from opportunities.filters import OpportunityFilterSet
+from opportunities.selectors import (
+    opportunity_list_visible_to,
+    opportunity_pipeline_stats,
+    opportunity_stage_history,
+)
+
+from .serializers import (
+    OpportunityCloseSerializer,
+    OpportunityInputSerializer,
+    OpportunitySerializer,
+    OpportunityStageChangeSerializer,
+    PipelineStatsQuerySerializer,
+    PipelineStatsSerializer,
+)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List opportunities"),
+    create=extend_schema(summary="Create an opportunity"),
+    retrieve=extend_schema(summary="Read an opportunity"),
+    update=extend_schema(summary="Update an open opportunity (partial)"),
+    partial_update=extend_schema(summary="Update an open opportunity (partial)"),
+    destroy=extend_schema(summary="Delete an opportunity (managers only)"),
+)
+@extend_schema(tags=["opportunities"])
+class OpportunityViewSet(CRMModelViewSet):
+    serializer_class = OpportunitySerializer
+    input_serializer_class = OpportunityInputSerializer
+    filterset_class = OpportunityFilterSet
+    ordering_fields = [
+        "created_at",
+        "updated_at",
+        "opportunity_number",
+        "name",
+        "estimated_value",
+        "probability",
+        "expected_revenue",
+        "expected_close_date",
+        "actual_close_date",
+    ]
+    ordering = ["-created_at", "-id"]
+    # Any path segment reaches the view (a malformed id is then a JSON 404, not a routing miss).
+    lookup_value_regex = "[^/]+"
+    # close honours If-Match like an update does.
+    extra_error_statuses = {"close": ["412"]}
+
+    def visible_queryset(self):
+        return opportunity_list_visible_to(self.request.user)
+
+    def create_record(self, data):
+        return services.opportunity_create(actor=self.request.user, data=data)
+
+    def update_record(self, instance, data, if_match):
+        return services.opportunity_update(actor=self.request.user, opportunity=instance, data=data, if_match=if_match)
+
+    def delete_record(self, instance, if_match):
+        services.opportunity_delete(actor=self.request.user, opportunity=instance, if_match=if_match)
+
+    @extend_schema(
+        summary="Close an opportunity as won or lost",
+        description=(
+            "Won sets probability 100, lost sets 0 and needs `loss_reason`. `actual_close_date` "
+            "defaults to now; `notes` are appended, dated. Closing a closed opportunity is 409."
+        ),
+        request=OpportunityCloseSerializer,
+        responses=OpportunitySerializer,
+        parameters=[IF_MATCH],
+    )
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        opportunity = self.get_object()
+        body = OpportunityCloseSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        opportunity = services.opportunity_close(
+            actor=request.user, opportunity=opportunity, if_match=self.if_match(), **body.validated_data
+        )
+        return self.record_response(opportunity)
+
+    @extend_schema(
+        summary="Stage history of an opportunity (oldest first)",
+        responses=OpportunityStageChangeSerializer(many=True),
+    )
+    # A plain page of rows: no list filters, no ETag (it is not a record).
+    @action(detail=True, methods=["get"], filter_backends=[], sends_etag=False)
+    def history(self, request, pk=None):
+        opportunity = self.get_object()
+        page = self.paginate_queryset(opportunity_stage_history(opportunity))
+        return self.get_paginated_response(OpportunityStageChangeSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Pipeline statistics",
+        description=(
+            "Counts and values per stage over the opportunities you may see. Pipeline values are "
+            "over open stages only; `win_rate` is won ÷ (won + lost) × 100."
+        ),
+        parameters=[OpenApiParameter("owner_id", int, description="Only this user's opportunities.")],
+        responses=PipelineStatsSerializer,
+    )
+    @action(detail=False, methods=["get"], url_path="pipeline/stats", filter_backends=[], pagination_class=None)
+    def pipeline_stats(self, request):
+        query = PipelineStatsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        stats = opportunity_pipeline_stats(request.user, owner_id=query.validated_data.get("owner_id"))
+        return Response(PipelineStatsSerializer(stats).data)

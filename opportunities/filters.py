@@ -1,0 +1,93 @@
+"""Query parameters of the opportunity list (contract: "Opportunities")."""
+
+from __future__ import annotations
+
+import django_filters
+from django import forms
+from django.db.models import Q
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+
+from crm_project.core.api.fields import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
+from crm_project.core.api.filters import DateFromFilter, DateToFilter, StrictBooleanFilter, end_exclusive_of, start_of
+
+from .models import CLOSED_STAGES, Opportunity, OpportunityStage
+
+# User ids are 32-bit (auth's AutoField); a larger number would overflow the query.
+USER_ID_MAX = 2**31 - 1
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class UserIdFilter(django_filters.NumberFilter):
+    """A user id: a whole number in range (``1.5`` is an error, not user 1)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", USER_ID_MAX)
+        super().__init__(*args, **kwargs)
+
+
+class OpportunityFilterForm(forms.Form):
+    """Bounds that contradict each other are a client error, not an empty list."""
+
+    def clean(self):
+        cleaned = super().clean()
+        low, high = cleaned.get("min_value"), cleaned.get("max_value")
+        if low is not None and high is not None and low > high:
+            self.add_error("max_value", "max_value must be greater than or equal to min_value.")
+        after, before = cleaned.get("close_after"), cleaned.get("close_before")
+        if after is not None and before is not None and start_of(after) >= end_exclusive_of(before):
+            self.add_error("close_before", "close_before must not be earlier than close_after.")
+        return cleaned
+
+
+def _money_filter(lookup: str, help_text: str) -> django_filters.NumberFilter:
+    return django_filters.NumberFilter(
+        field_name="estimated_value",
+        lookup_expr=lookup,
+        max_digits=MONEY_MAX_DIGITS,
+        decimal_places=MONEY_DECIMAL_PLACES,
+        help_text=help_text,
+    )
+
+
+class OpportunityFilterSet(django_filters.FilterSet):
+    search = django_filters.CharFilter(
+        method="filter_search",
+        help_text="Part of the name, opportunity number, description or customer company name (any case).",
+    )
+    stage = django_filters.ChoiceFilter(choices=OpportunityStage.choices)
+    owner_id = UserIdFilter(field_name="owner_id", help_text="Only this user's opportunities.")
+    customer_id = django_filters.UUIDFilter(field_name="customer_id")
+    lead_id = django_filters.UUIDFilter(field_name="lead_id")
+    is_closed = StrictBooleanFilter(method="filter_is_closed", help_text="Closed (won or lost) or still open.")
+    min_value = _money_filter("gte", "Estimated value at least this (inclusive).")
+    max_value = _money_filter("lte", "Estimated value at most this (inclusive).")
+    close_after = DateFromFilter(
+        field_name="expected_close_date", help_text="Expected close on or after this date or instant."
+    )
+    close_before = DateToFilter(
+        field_name="expected_close_date", help_text="Expected close on or before this date (the whole day) or instant."
+    )
+
+    class Meta:
+        model = Opportunity
+        fields: list[str] = []
+        form = OpportunityFilterForm
+
+    def filter_search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(name__icontains=value)
+            | Q(opportunity_number__icontains=value)
+            | Q(description__icontains=value)
+            | Q(customer__company_name__icontains=value)
+        )
+
+    def filter_is_closed(self, queryset, name, value):
+        closed = Q(stage__in=CLOSED_STAGES)
+        return queryset.filter(closed if value else ~closed)

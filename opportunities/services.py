@@ -1,0 +1,254 @@
+"""
+Writes of opportunities. Invariants guarded here:
+
+- ``opportunity_number`` is ``OPP-YYYYMMDD-XXXX`` from today's counter, taken inside the
+  creating transaction (distinct and contiguous under concurrent creates);
+- the customer is required, and the customer and the lead must be visible to the actor;
+- the owner defaults to the actor; a sales rep may only own an opportunity themselves;
+- a client moves an opportunity between open stages only; closed_won and closed_lost are
+  reached through ``opportunity_close`` alone, and a closed opportunity never changes again
+  (409);
+- ``expected_revenue`` is ``estimated_value × probability / 100`` after every write;
+- ``products_interested`` is a JSON object or list;
+- closing is won (probability 100) or lost (probability 0, with a non-blank loss reason),
+  and exactly one of many concurrent closes succeeds;
+- every stage a record enters (creation and closing included) leaves an
+  ``OpportunityStageChange`` row;
+- only managers delete opportunities, and never one that communications refer to (409).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import ProtectedError
+from django.utils import timezone
+
+from crm_project.core.exceptions import Conflict
+from crm_project.core.numbering import next_daily_number
+from crm_project.core.roles import is_manager
+from crm_project.core.services import apply_changes, lock_for_update
+from customers.selectors import customer_list_visible_to
+from leads.selectors import lead_list_visible_to
+
+from .models import (
+    CLOSED_STAGES,
+    CLOSING_PROBABILITY,
+    Opportunity,
+    OpportunityStage,
+    OpportunityStageChange,
+    compute_expected_revenue,
+)
+
+OPPORTUNITY_NUMBER_PREFIX = "OPP"
+
+EDITABLE_FIELDS = (
+    "name",
+    "description",
+    "customer",
+    "lead",
+    "owner",
+    "estimated_value",
+    "probability",
+    "expected_close_date",
+    "stage",
+    "next_step",
+    "next_step_date",
+    "products_interested",
+    "notes",
+)
+REQUIRED_ON_CREATE = {"name": "name", "customer": "customer_id", "estimated_value": "estimated_value"}
+
+
+# --- checks shared by the writes --------------------------------------------------------
+
+
+def _actor_or_none(actor):
+    """The user to record as author; None for a system caller without a saved user."""
+    return actor if getattr(actor, "pk", None) else None
+
+
+def _check_owner(*, actor, owner) -> None:
+    """A sales rep owns their opportunities themselves: no handing them to others or to nobody."""
+    if is_manager(actor):
+        return
+    if owner is None or owner.pk != getattr(actor, "pk", None):
+        raise PermissionDenied("Sales reps can only own opportunities themselves (owner_id).")
+
+
+def _check_open_stage(stage: str) -> None:
+    if stage in CLOSED_STAGES:
+        raise ValidationError(
+            {"stage": f"An opportunity is closed only through close (POST .../close), not by setting {stage}."}
+        )
+
+
+def _check_products(data: dict[str, Any]) -> None:
+    if "products_interested" in data and not isinstance(data["products_interested"], (dict, list)):
+        raise ValidationError({"products_interested": "Must be a JSON object or list."})
+
+
+def _check_links_visible(*, actor, customer=None, lead=None) -> None:
+    """The customer and lead must be records the actor may see (hidden reads as missing)."""
+    if customer is not None and not customer_list_visible_to(actor).filter(pk=customer.pk).exists():
+        raise ValidationError({"customer_id": "No such customer."})
+    if lead is not None and not lead_list_visible_to(actor).filter(pk=lead.pk).exists():
+        raise ValidationError({"lead_id": "No such lead."})
+
+
+def _append_note(existing: str, note: str, *, actor, at: dt.datetime) -> str:
+    """Notes are a dated log: a new note is appended, never replaces what is there."""
+    note = note.strip()
+    if not note:
+        return existing
+    author = actor.get_username() if _actor_or_none(actor) else "system"
+    line = f"[{timezone.localtime(at):%Y-%m-%d %H:%M} {author}] {note}"
+    return f"{existing.rstrip()}\n{line}" if existing.strip() else line
+
+
+def _record_stage(opportunity: Opportunity, *, from_stage: str, actor, at: dt.datetime, notes: str = "") -> None:
+    OpportunityStageChange.objects.create(
+        opportunity=opportunity,
+        from_stage=from_stage,
+        to_stage=opportunity.stage,
+        changed_by=_actor_or_none(actor),
+        changed_at=at,
+        estimated_value=opportunity.estimated_value,
+        probability=opportunity.probability,
+        notes=notes,
+    )
+
+
+# --- writes -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def opportunity_create(*, actor, data: dict[str, Any]) -> Opportunity:
+    """
+    ``data`` holds model field names (``customer``, ``lead``, ``owner`` as instances).
+    Absent ``owner`` means the actor; absent ``stage`` means prospecting.
+    """
+    data = {**data}
+    missing = {
+        api: "This field is required." for field, api in REQUIRED_ON_CREATE.items() if data.get(field) in (None, "")
+    }
+    if missing:
+        raise ValidationError(missing)
+    if "owner" not in data:
+        data["owner"] = _actor_or_none(actor)
+    _check_owner(actor=actor, owner=data["owner"])
+    _check_open_stage(data.get("stage") or OpportunityStage.PROSPECTING)
+    _check_products(data)
+    _check_links_visible(actor=actor, customer=data["customer"], lead=data.get("lead"))
+
+    opportunity = Opportunity(
+        **{name: data[name] for name in EDITABLE_FIELDS if name in data}, created_by=_actor_or_none(actor)
+    )
+    opportunity.expected_revenue = compute_expected_revenue(opportunity.estimated_value, opportunity.probability)
+    opportunity.opportunity_number = next_daily_number(OPPORTUNITY_NUMBER_PREFIX)
+    opportunity.save()
+    _record_stage(opportunity, from_stage="", actor=actor, at=opportunity.created_at)
+    return opportunity
+
+
+@transaction.atomic
+def opportunity_update(
+    *, actor, opportunity: Opportunity, data: dict[str, Any], if_match: str | None = None
+) -> Opportunity:
+    """Change an open opportunity; a stage change (between open stages) is recorded."""
+    # Locked so that a concurrent close or update cannot interleave with this one.
+    opportunity = lock_for_update(opportunity, if_match=if_match)
+    if opportunity.is_closed:
+        raise Conflict(
+            f"{opportunity.opportunity_number} is {opportunity.get_stage_display().lower()}; "
+            "a closed opportunity cannot be changed."
+        )
+    if "stage" in data:
+        _check_open_stage(data["stage"])
+    _check_products(data)
+    if "owner" in data and getattr(data["owner"], "pk", None) != opportunity.owner_id:
+        _check_owner(actor=actor, owner=data["owner"])
+    new_customer, new_lead = data.get("customer"), data.get("lead")
+    if "customer" in data and new_customer is None:
+        raise ValidationError({"customer_id": "An opportunity must have a customer."})
+    _check_links_visible(
+        actor=actor,
+        # Only a new link is checked: keeping the current one needs no permission.
+        customer=new_customer if new_customer is not None and new_customer.pk != opportunity.customer_id else None,
+        lead=new_lead if new_lead is not None and new_lead.pk != opportunity.lead_id else None,
+    )
+
+    previous_stage = opportunity.stage
+    changed = apply_changes(opportunity, data, allowed=EDITABLE_FIELDS)
+    if not changed:
+        return opportunity
+    if {"estimated_value", "probability"} & set(changed):
+        opportunity.expected_revenue = compute_expected_revenue(opportunity.estimated_value, opportunity.probability)
+    opportunity.touch()
+    opportunity.save()
+    if "stage" in changed:
+        _record_stage(opportunity, from_stage=previous_stage, actor=actor, at=opportunity.updated_at)
+    return opportunity
+
+
+@transaction.atomic
+def opportunity_close(
+    *,
+    actor,
+    opportunity: Opportunity,
+    stage: str,
+    actual_close_date: dt.datetime | None = None,
+    loss_reason: str | None = "",
+    notes: str | None = "",
+    if_match: str | None = None,
+) -> Opportunity:
+    """Close as won or lost: probability 100 or 0, close date (default now), dated notes."""
+    loss_reason = (loss_reason or "").strip()
+    if stage not in CLOSED_STAGES:
+        raise ValidationError({"stage": "Close as closed_won or closed_lost."})
+    if stage == OpportunityStage.CLOSED_LOST and not loss_reason:
+        raise ValidationError({"loss_reason": "A loss reason is required when closing as lost."})
+    if stage == OpportunityStage.CLOSED_WON and loss_reason:
+        raise ValidationError({"loss_reason": "A loss reason is given only when closing as lost."})
+
+    # The row lock makes the "still open?" check and the close one step: of many concurrent
+    # closes, the first holds the lock and the others see it closed once they get it (409).
+    opportunity = lock_for_update(opportunity, if_match=if_match)
+    if opportunity.is_closed:
+        raise Conflict(
+            f"{opportunity.opportunity_number} is already {opportunity.get_stage_display().lower()}; "
+            "it cannot be closed again."
+        )
+
+    opportunity.touch()
+    now = opportunity.updated_at
+    previous_stage = opportunity.stage
+    opportunity.stage = stage
+    opportunity.probability = CLOSING_PROBABILITY[stage]
+    opportunity.expected_revenue = compute_expected_revenue(opportunity.estimated_value, opportunity.probability)
+    opportunity.actual_close_date = actual_close_date or now
+    opportunity.loss_reason = loss_reason
+    opportunity.notes = _append_note(opportunity.notes, notes or "", actor=actor, at=now)
+    opportunity.save()
+    _record_stage(opportunity, from_stage=previous_stage, actor=actor, at=now, notes=(notes or "").strip())
+    return opportunity
+
+
+@transaction.atomic
+def opportunity_delete(*, actor, opportunity: Opportunity, if_match: str | None = None) -> None:
+    if not is_manager(actor):
+        raise PermissionDenied("Only sales managers can delete opportunities.")
+    # Locked so that a concurrent update or close cannot resurrect what is being deleted.
+    opportunity = lock_for_update(opportunity, if_match=if_match)
+    try:
+        # The savepoint keeps the outer transaction usable after a refused delete.
+        with transaction.atomic():
+            opportunity.delete()
+    except ProtectedError as exc:
+        names = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})
+        raise Conflict(
+            f"Cannot delete {opportunity.opportunity_number}: {', '.join(names)} refer to it. Close it as lost instead."
+        ) from None

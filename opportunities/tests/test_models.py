@@ -1,0 +1,56 @@
+"""The database holds the invariants even against writes that skip the services."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from opportunities.models import OPEN_STAGES, Opportunity, OpportunityStage, compute_expected_revenue
+
+from .factories import OpportunityFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"probability": 101},
+        {"probability": -1},
+        {"estimated_value": Decimal("-0.01")},
+        {"stage": OpportunityStage.CLOSED_LOST, "actual_close_date": timezone.now(), "loss_reason": ""},
+        {"stage": OpportunityStage.CLOSED_WON, "actual_close_date": None},
+    ],
+)
+def test_constraints_refuse_inconsistent_rows(fields):
+    opportunity = OpportunityFactory()
+    for name, value in fields.items():
+        setattr(opportunity, name, value)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        opportunity.save()
+
+
+def test_closed_flags_follow_the_stage():
+    assert OpportunityFactory.build(won=True).is_won
+    assert OpportunityFactory.build(lost=True).is_closed
+    assert not OpportunityFactory.build(lost=True).is_won
+    assert not any(Opportunity(stage=stage).is_closed for stage in OPEN_STAGES)
+
+
+def test_open_stages_are_the_seven_minus_the_two_closed():
+    assert [stage.value for stage in OPEN_STAGES] == [
+        "prospecting",
+        "qualification",
+        "needs_analysis",
+        "proposal",
+        "negotiation",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "probability", "expected"),
+    [("150000", 70, "105000.00"), ("0", 50, "0.00"), ("999999999999.99", 100, "999999999999.99"), ("1.01", 50, "0.51")],
+)
+def test_compute_expected_revenue(value, probability, expected):
+    assert compute_expected_revenue(Decimal(value), probability) == Decimal(expected)
