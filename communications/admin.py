@@ -82,9 +82,7 @@ class CommunicationAdmin(ServiceModelAdmin):
     search_fields = ["subject", "content"]
     search_help_text = "Part of the subject or the content."
     list_select_related = ["customer", "lead", "opportunity", "our_representative"]
-    autocomplete_fields = ["customer", "our_representative"]
-    # Autocomplete needs the lead and opportunity admins' search; raw ids work without them.
-    raw_id_fields = ["lead", "opportunity"]
+    autocomplete_fields = ["customer", "lead", "opportunity", "our_representative"]
     date_hierarchy = "communication_date"
     readonly_fields = ["follow_up_completed", "follow_up_completed_at", "created_by", "created_at", "updated_at"]
     fieldsets = [

@@ -2,57 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import django_filters
-from django import forms
-from django.db.models import BigIntegerField, Q
+from django.db.models import Q
 
-from crm_project.core.api.filters import DateFromFilter, DateOrDateTimeField, DateToFilter, StrictBooleanFilter
+from crm_project.core.api.filters import DateFromFilter, DateToFilter, StrictBooleanFilter, UserIdFilter
 
 from .models import Communication, CommunicationDirection, CommunicationType
-
-# The days a bound may name: a bound is moved to UTC and an inclusive date one day on, and
-# either step would leave Python's datetime range (a crash, not an answer) on the first and
-# last day it can hold.
-EARLIEST_BOUND = dt.date(1, 1, 2)
-LATEST_BOUND = dt.date(9999, 12, 30)
-
-
-class BoundedDateOrDateTimeField(DateOrDateTimeField):
-    """A date or timestamp query value, refused with a 400 outside the range bounds can use."""
-
-    def to_python(self, value):
-        parsed = super().to_python(value)
-        day = parsed.date() if isinstance(parsed, dt.datetime) else parsed
-        if day is not None and not EARLIEST_BOUND <= day <= LATEST_BOUND:
-            raise forms.ValidationError(
-                f"Enter a date between {EARLIEST_BOUND.isoformat()} and {LATEST_BOUND.isoformat()}.",
-                code="out_of_range",
-            )
-        return parsed
-
-
-class BoundedDateFromFilter(DateFromFilter):
-    field_class = BoundedDateOrDateTimeField
-
-
-class BoundedDateToFilter(DateToFilter):
-    field_class = BoundedDateOrDateTimeField
-
-
-class UserIdFilter(django_filters.NumberFilter):
-    """
-    A user id: a whole number within the database's integer range. (A bare ``NumberFilter``
-    takes any decimal, and one too large for the column crashes the query on SQLite.)
-    """
-
-    field_class = forms.IntegerField
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("min_value", 1)
-        kwargs.setdefault("max_value", BigIntegerField.MAX_BIGINT)
-        super().__init__(*args, **kwargs)
 
 
 class CommunicationFilterSet(django_filters.FilterSet):
@@ -66,10 +21,10 @@ class CommunicationFilterSet(django_filters.FilterSet):
         field_name="our_representative_id", help_text="Communications of this representative (a user id)."
     )
     requires_follow_up = StrictBooleanFilter()
-    date_after = BoundedDateFromFilter(
+    date_after = DateFromFilter(
         field_name="communication_date", help_text="Communications on or after this date or timestamp."
     )
-    date_before = BoundedDateToFilter(
+    date_before = DateToFilter(
         field_name="communication_date", help_text="Communications on or before this date (the whole day) or timestamp."
     )
 
@@ -88,7 +43,7 @@ class PendingFollowUpFilterSet(django_filters.FilterSet):
     representative_id = UserIdFilter(
         field_name="our_representative_id", help_text="Follow-ups of this representative (a user id)."
     )
-    due_before = BoundedDateToFilter(
+    due_before = DateToFilter(
         field_name="follow_up_date", help_text="Follow-ups due on or before this date (the whole day) or timestamp."
     )
 

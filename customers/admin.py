@@ -1,6 +1,8 @@
 from django.contrib import admin
 
+from communications.admin import CustomerCommunicationInline
 from crm_project.core.admin import ServiceModelAdmin
+from segments.admin import CustomerSegmentMembershipInline
 
 from . import services
 from .models import Customer
@@ -27,6 +29,7 @@ class CustomerAdmin(ServiceModelAdmin):
     list_select_related = ["account_manager"]
     readonly_fields = ["customer_code", "last_contacted_at", "created_at", "updated_at"]
     date_hierarchy = "created_at"
+    inlines = [CustomerSegmentMembershipInline, CustomerCommunicationInline]
     fieldsets = [
         (None, {"fields": ["customer_code", "company_name", "industry", "is_active"]}),
         ("Contact", {"fields": ["contact_person", "email", "phone", "website"]}),

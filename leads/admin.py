@@ -19,6 +19,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from communications.admin import LeadCommunicationInline
 from crm_project.core.admin import ServiceModelAdmin, error_message
 from crm_project.core.exceptions import DomainError
 from crm_project.core.roles import is_manager
@@ -87,6 +88,7 @@ class LeadConvertForm(forms.Form):
 @admin.register(Lead)
 class LeadAdmin(ServiceModelAdmin):
     change_form_template = "admin/leads/lead/change_form.html"
+    inlines = [LeadCommunicationInline]
     list_display = [
         "lead_number",
         "company_name",

@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
 
+from communications.admin import OpportunityCommunicationInline
 from crm_project.core.admin import ServiceModelAdmin, error_message
 from crm_project.core.exceptions import DomainError
 from customers.selectors import customer_list_visible_to
@@ -143,7 +144,7 @@ class OpportunityAdmin(ServiceModelAdmin):
         ("Outcome", {"fields": ["actual_close_date", "loss_reason"]}),
         ("History", {"fields": ["created_by", "created_at", "updated_at"]}),
     ]
-    inlines = [OpportunityStageChangeInline]
+    inlines = [OpportunityStageChangeInline, OpportunityCommunicationInline]
     actions = ["close_as_won", "close_as_lost"]
     close_template = "admin/opportunities/opportunity/close_selected.html"
 

@@ -5,28 +5,18 @@ from __future__ import annotations
 import django_filters
 from django import forms
 from django.db.models import Q
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 
 from crm_project.core.api.fields import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
-from crm_project.core.api.filters import DateFromFilter, DateToFilter, StrictBooleanFilter, end_exclusive_of, start_of
+from crm_project.core.api.filters import (
+    DateFromFilter,
+    DateToFilter,
+    StrictBooleanFilter,
+    UserIdFilter,
+    end_exclusive_of,
+    start_of,
+)
 
 from .models import CLOSED_STAGES, Opportunity, OpportunityStage
-
-# User ids are 32-bit (auth's AutoField); a larger number would overflow the query.
-USER_ID_MAX = 2**31 - 1
-
-
-@extend_schema_field(OpenApiTypes.INT)
-class UserIdFilter(django_filters.NumberFilter):
-    """A user id: a whole number in range (``1.5`` is an error, not user 1)."""
-
-    field_class = forms.IntegerField
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("min_value", 1)
-        kwargs.setdefault("max_value", USER_ID_MAX)
-        super().__init__(*args, **kwargs)
 
 
 class OpportunityFilterForm(forms.Form):

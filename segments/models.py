@@ -6,9 +6,27 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from crm_project.core.models import CRMRecord
+
+CODE_TAKEN = "A segment with this code already exists."
+PRIORITY_MAX = 2_147_483_647  # The priority column is a 32-bit integer.
+
+
+class JSONType(models.Func):
+    """
+    The type of a JSON value as the database names it (``object``, ``array``, ...):
+    ``JSON_TYPE`` on SQLite, ``JSONB_TYPEOF`` on PostgreSQL. It lets a check constraint
+    hold "criteria is a JSON object" on both databases.
+    """
+
+    function = "JSON_TYPE"
+    output_field = models.CharField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, function="JSONB_TYPEOF", **extra_context)
 
 
 class Segment(CRMRecord):
@@ -33,7 +51,7 @@ class Segment(CRMRecord):
             models.UniqueConstraint(
                 Lower("code"),
                 name="segment_code_ci_unique",
-                violation_error_message="A segment with this code already exists.",
+                violation_error_message=CODE_TAKEN,
             ),
             models.CheckConstraint(
                 condition=Q(priority__gte=0),
@@ -44,6 +62,16 @@ class Segment(CRMRecord):
                 condition=Q(customer_count__gte=0),
                 name="segment_customer_count_non_negative",
                 violation_error_message="Customer count cannot be negative.",
+            ),
+            models.CheckConstraint(
+                condition=Exact(JSONType("criteria"), "object"),
+                name="segment_criteria_is_object",
+                violation_error_message="Must be a JSON object.",
+            ),
+            models.CheckConstraint(
+                condition=Exact(JSONType("benefits"), "object"),
+                name="segment_benefits_is_object",
+                violation_error_message="Must be a JSON object.",
             ),
         ]
         indexes = [

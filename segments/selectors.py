@@ -1,12 +1,25 @@
-"""Reads of segments: visibility, members, criteria matches and performance."""
+"""Reads of segments: visibility, members, criteria matches, performance and count drift."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, NamedTuple
 
+from django.db.models import Count, DecimalField, F, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+
+from communications.models import Communication
+from communications.selectors import communication_visibility_q
+from crm_project.core.api.filters import end_exclusive_of, start_of
 from crm_project.core.roles import has_crm_role
+from customers.models import Customer
+from customers.selectors import customer_list_visible_to
+from opportunities.models import OPEN_STAGES, Opportunity, OpportunityStage
+from opportunities.selectors import opportunity_visibility_q
 
-from .models import Segment
+from .criteria import criteria_filter
+from .models import Segment, SegmentMembership
 
 
 def segment_list_visible_to(user) -> QuerySet[Segment]:
@@ -14,3 +27,128 @@ def segment_list_visible_to(user) -> QuerySet[Segment]:
     if not has_crm_role(user):
         return Segment.objects.none()
     return Segment.objects.all()
+
+
+def _member_ids(segment: Segment) -> QuerySet:
+    return SegmentMembership.objects.filter(segment_id=segment.pk).values("customer_id")
+
+
+def segment_members(*, segment: Segment, user) -> QuerySet[Customer]:
+    """The customers in the segment, as the customer list shows them (newest first)."""
+    return customer_list_visible_to(user).filter(pk__in=_member_ids(segment))
+
+
+class CriteriaMatches(NamedTuple):
+    customers: QuerySet[Customer]
+    unrecognized_criteria: list[str]
+
+
+def segment_matching_customers(*, segment: Segment, user) -> CriteriaMatches:
+    """The customers that meet the segment's criteria (``criteria.py``), members or not."""
+    compiled = criteria_filter(segment.criteria)
+    return CriteriaMatches(customer_list_visible_to(user).filter(compiled.condition), compiled.unrecognized)
+
+
+# --- performance ------------------------------------------------------------------------------
+
+# Room for sums over many customers (one value holds 14 digits).
+_MONEY = DecimalField(max_digits=20, decimal_places=2)
+_ZERO = Value(Decimal("0.00"), output_field=_MONEY)
+
+
+def _money_sum(field: str, condition: Q) -> Coalesce:
+    return Coalesce(Sum(field, filter=condition), _ZERO, output_field=_MONEY)
+
+
+def _in_range(field: str, start: dt.date | dt.datetime | None, end: dt.date | dt.datetime | None) -> Q:
+    condition = Q()
+    if start is not None:
+        condition &= Q(**{f"{field}__gte": start_of(start)})
+    if end is not None:
+        condition &= Q(**{f"{field}__lt": end_exclusive_of(end)})
+    return condition
+
+
+def _percentage(part: int, whole: int) -> Decimal:
+    if not whole:
+        return Decimal("0.00")
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def segment_performance(
+    *,
+    segment: Segment,
+    user,
+    start_date: dt.date | dt.datetime | None = None,
+    end_date: dt.date | dt.datetime | None = None,
+) -> dict[str, Any]:
+    """
+    How the segment's current customers are doing, in three queries whatever their number:
+
+    - the customers themselves (every role reads every customer);
+    - their opportunities the user may see: open ones whatever their dates, won and lost ones
+      closed (``actual_close_date``) within the range; win rate = won ÷ (won + lost) × 100;
+    - their communications the user may see, dated (``communication_date``) within the range,
+      and the latest of those.
+
+    Dates are inclusive: a date bound covers its whole day in ``TIME_ZONE``.
+    """
+    members = _member_ids(segment)
+    customers = Customer.objects.filter(pk__in=members).aggregate(
+        customer_count=Count("pk"),
+        active_customers=Count("pk", filter=Q(is_active=True)),
+        total_annual_spend=_money_sum("annual_spend", Q()),
+    )
+
+    is_open = Q(stage__in=OPEN_STAGES)
+    closed_in_range = _in_range("actual_close_date", start_date, end_date)
+    is_won = Q(stage=OpportunityStage.CLOSED_WON) & closed_in_range
+    is_lost = Q(stage=OpportunityStage.CLOSED_LOST) & closed_in_range
+    opportunities = (
+        Opportunity.objects.filter(opportunity_visibility_q(user), customer_id__in=members)
+        .filter(is_open | is_won | is_lost)
+        .aggregate(
+            open_count=Count("pk", filter=is_open),
+            open_value=_money_sum("estimated_value", is_open),
+            weighted_value=_money_sum("expected_revenue", is_open),
+            won_count=Count("pk", filter=is_won),
+            won_value=_money_sum("estimated_value", is_won),
+            lost_count=Count("pk", filter=is_lost),
+        )
+    )
+    opportunities["win_rate"] = _percentage(
+        opportunities["won_count"], opportunities["won_count"] + opportunities["lost_count"]
+    )
+
+    communications = Communication.objects.filter(
+        communication_visibility_q(user),
+        _in_range("communication_date", start_date, end_date),
+        customer_id__in=members,
+    ).aggregate(communications_count=Count("pk"), last_communication_at=Max("communication_date"))
+
+    return {"segment_id": segment.pk, **customers, "opportunities": opportunities, **communications}
+
+
+# --- the count cache --------------------------------------------------------------------------
+
+
+class CountDrift(NamedTuple):
+    segment: Segment
+    true_count: int
+
+
+def segment_count_drift() -> list[CountDrift]:
+    """Segments whose stored ``customer_count`` differs from their membership rows (one query)."""
+    true_count = Coalesce(
+        Subquery(
+            SegmentMembership.objects.filter(segment_id=OuterRef("pk"))
+            .order_by()
+            .values("segment_id")
+            .annotate(rows=Count("pk"))
+            .values("rows"),
+            output_field=IntegerField(),
+        ),
+        0,
+    )
+    drifted = Segment.objects.annotate(true_count=true_count).exclude(customer_count=F("true_count")).order_by("code")
+    return [CountDrift(segment, segment.true_count) for segment in drifted]

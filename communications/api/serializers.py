@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import BigIntegerField
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from communications.filters import BoundedDateOrDateTimeField
 from communications.models import Communication
-from crm_project.core.api.fields import ActiveUserField, JSONListField, VisibleRelatedField
-from crm_project.core.api.filters import DATE_OR_DATETIME_SCHEMA, start_of
+from crm_project.core.api.fields import ActiveUserField, DateOrDateTimeQueryField, JSONListField, VisibleRelatedField
+from crm_project.core.api.filters import start_of
 from customers.selectors import customer_list_visible_to
 from leads.selectors import lead_list_visible_to
 from opportunities.selectors import opportunity_list_visible_to
-
-
-@extend_schema_field({"type": "array", "items": {}})
-class AttachmentsField(JSONListField):
-    """``attachments``: any JSON list (file names, links, objects), documented as an array."""
-
 
 # The column is a 32-bit integer on PostgreSQL; larger values are refused with a 400.
 MAX_DURATION_MINUTES = 2_147_483_647
@@ -34,7 +24,7 @@ class CommunicationSerializer(serializers.ModelSerializer):
     opportunity_id = serializers.UUIDField(read_only=True, allow_null=True)
     our_representative_id = serializers.IntegerField(read_only=True, allow_null=True)
     representative_name = serializers.SerializerMethodField()
-    attachments = AttachmentsField(read_only=True)
+    attachments = JSONListField(read_only=True)
     is_overdue = serializers.BooleanField(
         read_only=True, help_text="A required follow-up, not completed, whose date has passed."
     )
@@ -91,7 +81,7 @@ class CommunicationInputSerializer(serializers.ModelSerializer):
     duration_minutes = serializers.IntegerField(
         required=False, allow_null=True, min_value=0, max_value=MAX_DURATION_MINUTES
     )
-    attachments = AttachmentsField(required=False, help_text="A JSON list (file names, links or objects).")
+    attachments = JSONListField(required=False, help_text="A JSON list (file names, links or objects).")
 
     class Meta:
         model = Communication
@@ -120,25 +110,11 @@ class CommunicationInputSerializer(serializers.ModelSerializer):
 # --- engagement analytics -----------------------------------------------------------------
 
 
-@extend_schema_field(DATE_OR_DATETIME_SCHEMA)
-class DateOrTimestampField(serializers.Field):
-    """A query value that is a date (its whole day) or an ISO 8601 timestamp."""
-
-    def to_internal_value(self, data):
-        try:
-            return BoundedDateOrDateTimeField().clean(data)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.messages) from None
-
-    def to_representation(self, value):
-        if isinstance(value, dt.datetime):
-            return serializers.DateTimeField().to_representation(start_of(value))
-        return value.isoformat()
-
-
 class EngagementQuerySerializer(serializers.Serializer):
-    start_date = DateOrTimestampField(required=False, help_text="From this date or timestamp (inclusive).")
-    end_date = DateOrTimestampField(required=False, help_text="To this date (the whole day) or timestamp (inclusive).")
+    start_date = DateOrDateTimeQueryField(required=False, help_text="From this date or timestamp (inclusive).")
+    end_date = DateOrDateTimeQueryField(
+        required=False, help_text="To this date (the whole day) or timestamp (inclusive)."
+    )
     representative_id = serializers.IntegerField(
         required=False,
         min_value=1,
@@ -199,5 +175,5 @@ class EngagementSummarySerializer(serializers.Serializer):
     )
     customers_contacted = serializers.IntegerField(help_text="Distinct customers the communications concern.")
     follow_ups = EngagementFollowUpsSerializer()
-    start_date = DateOrTimestampField(allow_null=True)
-    end_date = DateOrTimestampField(allow_null=True)
+    start_date = DateOrDateTimeQueryField(allow_null=True)
+    end_date = DateOrDateTimeQueryField(allow_null=True)

@@ -6,10 +6,16 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from crm_project.core.api.fields import ActiveUserField, MoneyField
-from customers.models import Customer
+from customers.models import CreditRating, Customer, OrderFrequency
 
 
 class CustomerSerializer(serializers.ModelSerializer):
+    # Optional fields are "" when unset: documented so (the default would promise a URL,
+    # an email address or one of the choices).
+    website = serializers.CharField(read_only=True)
+    email = serializers.CharField(read_only=True)
+    credit_rating = serializers.ChoiceField(choices=CreditRating.choices, allow_blank=True, read_only=True)
+    order_frequency = serializers.ChoiceField(choices=OrderFrequency.choices, allow_blank=True, read_only=True)
     account_manager_id = serializers.IntegerField(read_only=True, allow_null=True)
     annual_spend = MoneyField(read_only=True)
     segment_ids = serializers.SerializerMethodField()

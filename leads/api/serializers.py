@@ -6,61 +6,27 @@ parameters and answer of follow-ups and analytics.
 
 from __future__ import annotations
 
-import datetime as dt
-
-from django import forms
-from django.utils.dateparse import parse_date
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from crm_project.core.api.fields import ActiveUserField, MoneyField, VisibleRelatedField
-from crm_project.core.api.filters import DATE_OR_DATETIME_SCHEMA, start_of
+from crm_project.core.api.fields import (
+    ActiveUserField,
+    DateOrDateTimeQueryField,
+    MoneyField,
+    TimestampField,
+    VisibleRelatedField,
+)
 from customers.selectors import customer_list_visible_to
-from leads.filters import BoundDateOrDateTimeField
 from leads.models import Lead, LeadSource, LeadStatus
 
 NOTE_MAX_LENGTH = 10_000
-
-# --- fields with the contract's date conventions ------------------------------------------------
-
-
-class TimestampField(serializers.DateTimeField):
-    """An ISO 8601 timestamp; a plain date (``2025-12-31``) is accepted as its midnight in TIME_ZONE."""
-
-    def to_internal_value(self, value):
-        if isinstance(value, str):
-            try:
-                day = parse_date(value.strip())
-            except ValueError:  # Well-formed but impossible, such as 2025-02-30.
-                day = None
-            if day is not None:
-                midnight = start_of(day)
-                try:
-                    midnight.astimezone(dt.UTC)  # How the database will store it.
-                except OverflowError:
-                    self.fail("overflow")
-                return midnight
-        return super().to_internal_value(value)
-
-
-@extend_schema_field(DATE_OR_DATETIME_SCHEMA)
-class DateOrDateTimeParamField(serializers.Field):
-    """A query parameter that is a date or a timestamp; echoed back as given (ISO 8601)."""
-
-    def to_internal_value(self, data):
-        try:
-            return BoundDateOrDateTimeField(required=False).clean(data)
-        except forms.ValidationError as exc:
-            raise serializers.ValidationError(exc.messages) from None
-
-    def to_representation(self, value: dt.date | dt.datetime | None):
-        return value.isoformat() if value is not None else None
-
 
 # --- the lead -------------------------------------------------------------------------------------
 
 
 class LeadSerializer(serializers.ModelSerializer):
+    # "" when unset: documented as a plain string (the default would promise a URL).
+    website = serializers.CharField(read_only=True)
     estimated_deal_value = MoneyField(read_only=True, allow_null=True)
     assigned_to_id = serializers.IntegerField(read_only=True, allow_null=True)
     assigned_to_name = serializers.SerializerMethodField(help_text="The assignee's full name (or username).")
@@ -208,8 +174,8 @@ class LeadFollowUpQuerySerializer(serializers.Serializer):
 
 
 class LeadAnalyticsQuerySerializer(serializers.Serializer):
-    start_date = DateOrDateTimeParamField(required=False, help_text="First day counted (on created_at).")
-    end_date = DateOrDateTimeParamField(required=False, help_text="Last day counted, inclusive.")
+    start_date = DateOrDateTimeQueryField(required=False, help_text="First day counted (on created_at).")
+    end_date = DateOrDateTimeQueryField(required=False, help_text="Last day counted, inclusive.")
 
 
 def _counts_serializer(name: str, choices) -> type[serializers.Serializer]:
@@ -231,5 +197,5 @@ class LeadAnalyticsSummarySerializer(serializers.Serializer):
     average_time_to_convert_days = serializers.FloatField(
         allow_null=True, help_text="Mean days from creation to conversion of the converted leads; null when none."
     )
-    start_date = DateOrDateTimeParamField(allow_null=True)
-    end_date = DateOrDateTimeParamField(allow_null=True)
+    start_date = DateOrDateTimeQueryField(allow_null=True)
+    end_date = DateOrDateTimeQueryField(allow_null=True)

@@ -65,6 +65,11 @@ def change_form_data(lead, **overrides):
         "estimated_deal_value": "",
         "requirements": lead.requirements,
         "notes": lead.notes,
+        # The management form of the (read-only) communications inline.
+        "communications-TOTAL_FORMS": "0",
+        "communications-INITIAL_FORMS": "0",
+        "communications-MIN_NUM_FORMS": "0",
+        "communications-MAX_NUM_FORMS": "1000",
     }
     data.update(overrides)
     return data
@@ -175,8 +180,7 @@ def test_a_converted_lead_is_read_only(manager_admin):
     assert page.context["has_change_permission"] is False
     assert "Qualify" not in page.content.decode()
     response = manager_admin.post(change_url(lead), change_form_data(lead, city="Goa"))
-    assert response.status_code == 302
-    assert messages_of(response)
+    assert response.status_code == 403
     lead.refresh_from_db()
     assert lead.city == "Pune"
 
@@ -194,7 +198,7 @@ def test_deleting_a_lead_with_communications_is_refused_in_the_admin(manager_adm
 def test_reps_cannot_delete_in_the_admin(rep_admin, rep):
     lead = LeadFactory(assigned_to=rep)
     response = rep_admin.post(reverse("admin:leads_lead_delete", args=[lead.pk]), {"post": "yes"})
-    assert response.status_code == 302 and messages_of(response)
+    assert response.status_code == 403
     assert Lead.objects.filter(pk=lead.pk).exists()
     changelist = rep_admin.get(CHANGELIST).content.decode()
     assert "delete_selected" not in changelist
@@ -296,3 +300,20 @@ def test_another_reps_lead_has_no_qualify_page(rep_admin, other_rep):
     assert response.status_code == 302
     lead.refresh_from_db()
     assert lead.qualification_score is None
+
+
+def test_a_lead_with_communications_saves_as_the_browser_posts_it(manager_admin, manager):
+    from communications.tests.factories import CommunicationFactory
+    from crm_project.core.tests.admin_forms import admin_form_data
+
+    lead = LeadFactory(status=LeadStatus.CONTACTED)
+    CommunicationFactory.create_batch(3, lead=lead, our_representative=manager)
+    data = admin_form_data(manager_admin.get(change_url(lead)), "lead_form")
+    assert data["communications-TOTAL_FORMS"] == "3"
+
+    response = manager_admin.post(change_url(lead), {**data, "city": "Nagpur"})
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    lead.refresh_from_db()
+    assert lead.city == "Nagpur"
+    assert lead.communications.count() == 3

@@ -17,9 +17,7 @@ from leads.models import Lead, LeadStatus
 
 from .factories import LeadFactory
 
-# serialized_rollback: a transactional test ends with a flush, which also empties the role
-# groups that a data migration created; this restores them for each of these tests.
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def api_client_for(user) -> APIClient:

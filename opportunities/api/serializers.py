@@ -5,49 +5,19 @@ close body, the stage history rows and the pipeline statistics.
 
 from __future__ import annotations
 
-import datetime as dt
-
-from django.utils.dateparse import parse_date
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from crm_project.core.api.fields import ActiveUserField, MoneyField, VisibleRelatedField
-from crm_project.core.api.filters import start_of
+from crm_project.core.api.fields import ActiveUserField, MoneyField, TimestampField, VisibleRelatedField
+from crm_project.core.api.filters import MAX_USER_ID
 from customers.selectors import customer_list_visible_to
 from leads.selectors import lead_list_visible_to
-from opportunities.filters import USER_ID_MAX
 from opportunities.models import CLOSED_STAGES, Opportunity, OpportunityStage, OpportunityStageChange
 
 PRODUCTS_SCHEMA = {
     "oneOf": [{"type": "object", "additionalProperties": {}}, {"type": "array", "items": {}}],
     "description": 'What the customer is interested in, e.g. `{"categories": ["Jackets"], "quantity": 500}`.',
 }
-
-
-@extend_schema_field(
-    {
-        "type": "string",
-        "format": "date-time",
-        "description": "An ISO 8601 timestamp, or a date (YYYY-MM-DD) meaning its midnight in TIME_ZONE.",
-    }
-)
-class DateOrDateTimeField(serializers.DateTimeField):
-    """The contract's date-like fields: a timestamp, or a plain date taken as its midnight."""
-
-    def to_internal_value(self, value):
-        date = None
-        if isinstance(value, str) and len(value.strip()) == len("YYYY-MM-DD"):
-            try:
-                date = parse_date(value.strip())
-            except ValueError:
-                self.fail("invalid", format="YYYY-MM-DD or YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]")
-        try:
-            result = self.enforce_timezone(start_of(date)) if date else super().to_internal_value(value)
-            # Stored in UTC: an instant that leaves the calendar there would fail on the way out.
-            result.astimezone(dt.UTC)
-        except OverflowError:
-            self.fail("overflow")
-        return result
 
 
 def inline_enum(values: list[str], description: str) -> dict:
@@ -153,8 +123,8 @@ class OpportunityInputSerializer(serializers.ModelSerializer):
         required=False,
         help_text="An open stage (default prospecting); closed_won and closed_lost only through close.",
     )
-    expected_close_date = DateOrDateTimeField(required=False, allow_null=True)
-    next_step_date = DateOrDateTimeField(required=False, allow_null=True)
+    expected_close_date = TimestampField(required=False, allow_null=True)
+    next_step_date = TimestampField(required=False, allow_null=True)
     products_interested = ProductsField(required=False)
 
     class Meta:
@@ -178,7 +148,7 @@ class OpportunityInputSerializer(serializers.ModelSerializer):
 
 class OpportunityCloseSerializer(serializers.Serializer):
     stage = CloseStageField()
-    actual_close_date = DateOrDateTimeField(required=False, allow_null=True, help_text="Defaults to now.")
+    actual_close_date = TimestampField(required=False, allow_null=True, help_text="Defaults to now.")
     loss_reason = serializers.CharField(
         required=False, allow_blank=True, allow_null=True, help_text="Required when closing as closed_lost."
     )
@@ -219,7 +189,7 @@ class OpportunityStageChangeSerializer(serializers.ModelSerializer):
 
 class PipelineStatsQuerySerializer(serializers.Serializer):
     owner_id = serializers.IntegerField(
-        required=False, min_value=1, max_value=USER_ID_MAX, help_text="Only this user's opportunities."
+        required=False, min_value=1, max_value=MAX_USER_ID, help_text="Only this user's opportunities."
     )
 
 

@@ -35,7 +35,7 @@ def rep_admin(client, rep):
 
 
 def form_data(**fields) -> dict:
-    """A full change form, as the browser sends it (with the stage history inline's management form)."""
+    """A full change form, as the browser sends it (with the inlines' management forms)."""
     return {
         "name": "Winter order",
         "description": "",
@@ -53,6 +53,10 @@ def form_data(**fields) -> dict:
         "stage_changes-INITIAL_FORMS": "0",
         "stage_changes-MIN_NUM_FORMS": "0",
         "stage_changes-MAX_NUM_FORMS": "1000",
+        "communications-TOTAL_FORMS": "0",
+        "communications-INITIAL_FORMS": "0",
+        "communications-MIN_NUM_FORMS": "0",
+        "communications-MAX_NUM_FORMS": "1000",
         **fields,
     }
 

@@ -16,9 +16,7 @@ from opportunities.services import opportunity_close, opportunity_create, opport
 
 from .factories import OpportunityFactory
 
-# serialized_rollback: each test starts with the role groups the migrations created, even
-# after an earlier transactional test flushed them.
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def api_client_for(user) -> APIClient:

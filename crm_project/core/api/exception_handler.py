@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, DataError, IntegrityError, InterfaceError, OperationalError
 from django.db.models import ProtectedError, RestrictedError
@@ -46,6 +47,9 @@ def crm_exception_handler(exc: Exception, context: dict) -> Response | None:
     if response is not None:
         return response
 
+    if isinstance(exc, ObjectDoesNotExist):
+        # The record was deleted by another request between reading it and locking it.
+        return Response({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
     if isinstance(exc, DjangoValidationError):
         return Response(validation_error_body(exc), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, Conflict):

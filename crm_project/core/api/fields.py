@@ -30,6 +30,7 @@ class MoneyField(serializers.DecimalField):
         super().__init__(**kwargs)
 
 
+@extend_schema_field({"type": "object", "additionalProperties": {}})
 class JSONObjectField(serializers.JSONField):
     """JSON that must be an object (``criteria``, ``benefits``)."""
 
@@ -42,6 +43,7 @@ class JSONObjectField(serializers.JSONField):
         return value
 
 
+@extend_schema_field({"type": "array", "items": {}})
 class JSONListField(serializers.JSONField):
     """JSON that must be a list (``attachments``)."""
 
@@ -78,6 +80,13 @@ class ActiveUserField(serializers.PrimaryKeyRelatedField):
         super().__init__(**kwargs)
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "format": "date-time",
+        "description": "An ISO 8601 timestamp, or a date (YYYY-MM-DD) meaning its midnight in TIME_ZONE.",
+    }
+)
 class TimestampField(serializers.DateTimeField):
     """An ISO 8601 timestamp; a plain date (``2025-12-31``) is accepted as its midnight in TIME_ZONE."""
 
@@ -108,4 +117,8 @@ class DateOrDateTimeQueryField(serializers.Field):
             raise serializers.ValidationError(exc.messages) from None
 
     def to_representation(self, value: dt.date | dt.datetime | None):
-        return value.isoformat() if value is not None else None
+        if value is None:
+            return None
+        if isinstance(value, dt.datetime):
+            return serializers.DateTimeField().to_representation(start_of(value))
+        return value.isoformat()
