@@ -1,7 +1,4 @@
-"""
-Factories for communication tests. Leads and opportunities are arranged here with the few
-fields these tests need (their own apps' factories are written alongside, not relied on).
-"""
+"""Factories for communication tests (leads and opportunities come from their own apps' factories)."""
 
 from __future__ import annotations
 
@@ -10,28 +7,8 @@ from django.utils import timezone
 
 from communications.models import Communication, CommunicationDirection, CommunicationType
 from customers.tests.factories import CustomerFactory
-from leads.models import Lead
-from opportunities.models import Opportunity
-
-
-class LeadFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Lead
-
-    lead_number = factory.Sequence(lambda n: f"LEAD-C{n:06d}")
-    company_name = factory.Faker("company")
-    contact_person = factory.Faker("name")
-    email = factory.Sequence(lambda n: f"lead{n}@prospect.example")
-
-
-class OpportunityFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Opportunity
-
-    opportunity_number = factory.Sequence(lambda n: f"OPP-C{n:06d}")
-    name = factory.Sequence(lambda n: f"Deal {n}")
-    customer = factory.SubFactory(CustomerFactory)
-    estimated_value = 10000
+from leads.tests.factories import LeadFactory  # noqa: F401 - re-exported for these tests
+from opportunities.tests.factories import OpportunityFactory  # noqa: F401 - re-exported for these tests
 
 
 class CommunicationFactory(factory.django.DjangoModelFactory):

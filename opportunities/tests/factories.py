@@ -1,4 +1,4 @@
-"""Opportunities (and the leads they may come from) arranged directly, for tests."""
+"""Opportunities and their stage history arranged directly, for tests."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import factory
 from django.utils import timezone
 
 from customers.tests.factories import CustomerFactory
-from leads.models import Lead
+from leads.tests.factories import LeadFactory  # noqa: F401 - re-exported for these tests
 from opportunities.models import (
     CLOSING_PROBABILITY,
     Opportunity,
@@ -16,18 +16,6 @@ from opportunities.models import (
     OpportunityStageChange,
     compute_expected_revenue,
 )
-
-
-class LeadFactory(factory.django.DjangoModelFactory):
-    """A minimal open lead to link opportunities to."""
-
-    class Meta:
-        model = Lead
-
-    lead_number = factory.Sequence(lambda n: f"LEAD-20000101-{n:04d}")
-    company_name = factory.Faker("company")
-    contact_person = factory.Faker("name")
-    email = factory.Sequence(lambda n: f"lead{n}@prospect.example")
 
 
 class OpportunityFactory(factory.django.DjangoModelFactory):
