@@ -72,3 +72,15 @@ def test_cors_origins_and_jwt_key_come_from_the_environment():
         "shell", "-c", code, CORS_ALLOWED_ORIGINS="https://app.example.com", JWT_SIGNING_KEY="separate-jwt-key"
     )
     assert result.stdout.strip().splitlines()[-1] == "['https://app.example.com']|False", result.stderr
+
+
+def test_access_token_lifetime_is_configurable_from_the_environment():
+    # SimpleJWT reads its settings at import, so override_settings cannot reach them: a
+    # fresh process with the variable set is the honest test.
+    code = (
+        "from rest_framework_simplejwt.settings import api_settings; "
+        "print(int(api_settings.ACCESS_TOKEN_LIFETIME.total_seconds()), "
+        "int(api_settings.REFRESH_TOKEN_LIFETIME.total_seconds()), sep='|')"
+    )
+    result = run_manage("shell", "-c", code, JWT_ACCESS_TOKEN_MINUTES="5", JWT_REFRESH_TOKEN_DAYS="2")
+    assert result.stdout.strip().splitlines()[-1] == f"{5 * 60}|{2 * 86400}", result.stderr
