@@ -5,21 +5,27 @@ the customer, lead and opportunity pages (wired into those apps' admins by their
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.models import BaseInlineFormSet
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
-from crm_project.core.admin import ServiceModelAdmin, error_message
+from crm_project.core.admin import ServiceModelAdmin, badge, error_message
 from crm_project.core.exceptions import Conflict
 from customers.selectors import customer_list_visible_to
 from leads.selectors import lead_list_visible_to
 from opportunities.selectors import opportunity_list_visible_to
 
 from . import services
-from .models import Communication
-from .selectors import communication_list_visible_to
+from .models import Communication, CommunicationDirection
+from .selectors import communication_list_visible_to, pending_follow_ups
 
 # The related records an admin form may link to: what the user may see (the API's rule).
 _VISIBLE_CHOICES = {
@@ -35,6 +41,7 @@ class FollowUpStateFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         return [
+            ("due", "Due today or overdue"),
             ("pending", "Pending (not yet due)"),
             ("overdue", "Overdue"),
             ("completed", "Completed"),
@@ -44,6 +51,9 @@ class FollowUpStateFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         open_follow_up = {"requires_follow_up": True, "follow_up_completed": False}
         match self.value():
+            case "due":  # The API's pending follow-ups due by the end of today.
+                due = pending_follow_ups(request.user, due_on_or_before=timezone.localdate())
+                return queryset.filter(pk__in=due.values("pk"))
             case "pending":
                 return queryset.filter(**open_follow_up, follow_up_date__gte=timezone.now())
             case "overdue":
@@ -68,13 +78,10 @@ class CommunicationAdmin(ServiceModelAdmin):
     list_display = [
         "subject",
         "type",
-        "direction",
+        "direction_short",
         "communication_date",
-        "customer",
-        "lead",
-        "opportunity",
+        "about",
         "our_representative",
-        "follow_up_date",
         "follow_up",
     ]
     list_filter = ["type", "direction", FollowUpStateFilter, ("our_representative", admin.RelatedFieldListFilter)]
@@ -97,9 +104,26 @@ class CommunicationAdmin(ServiceModelAdmin):
     ]
     actions = ["complete_follow_ups"]
 
-    @admin.display(description="follow-up")
+    @admin.display(description="follow-up", ordering="follow_up_date")
     def follow_up(self, communication: Communication) -> str:
-        return follow_up_state(communication)
+        state = follow_up_state(communication)
+        if not communication.requires_follow_up:
+            return state
+        due = timezone.localtime(communication.follow_up_date)
+        return format_html("{}<br>{}", badge(state.lower(), state), f"{due:%d %b %Y}")
+
+    @admin.display(description="direction", ordering="direction")
+    def direction_short(self, communication: Communication) -> str:
+        return "In" if communication.direction == CommunicationDirection.INBOUND else "Out"
+
+    @admin.display(description="about")
+    def about(self, communication: Communication) -> str:
+        """The customer it concerns, else the opportunity, else the lead (all three are joined)."""
+        if communication.customer is not None:
+            return communication.customer.company_name
+        if communication.opportunity is not None:
+            return communication.opportunity.name
+        return communication.lead.company_name if communication.lead is not None else "-"
 
     def visible_queryset(self, request):
         return communication_list_visible_to(request.user)
@@ -114,6 +138,61 @@ class CommunicationAdmin(ServiceModelAdmin):
     def get_changeform_initial_data(self, request):
         # The service's default, shown in the form: the person logging it.
         return {"our_representative": request.user.pk, **super().get_changeform_initial_data(request)}
+
+    # --- completing one follow-up: a button on the change page ------------------------------
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/complete-follow-up/",
+                self.admin_site.admin_view(self.complete_follow_up_view),
+                name="communications_communication_complete_follow_up",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        communication = self.get_object(request, unquote(object_id))
+        buttons = []
+        if (
+            communication is not None
+            and communication.requires_follow_up
+            and not communication.follow_up_completed
+            and self.has_change_permission(request, communication)
+        ):
+            url = reverse("admin:communications_communication_complete_follow_up", args=[communication.pk])
+            buttons.append(("Complete follow-up", url))
+        extra_context = {**(extra_context or {}), "object_buttons": buttons}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def complete_follow_up_view(self, request, object_id):
+        communication = self.get_object(request, unquote(object_id))
+        if communication is None:  # Missing or hidden: the admin's usual answer.
+            return self._get_obj_does_not_exist_redirect(request, self.model._meta, object_id)
+        if not self.has_change_permission(request, communication):
+            raise PermissionDenied
+        change_url = reverse("admin:communications_communication_change", args=[communication.pk])
+        if request.method == "POST":
+            try:
+                services.communication_complete_follow_up(actor=request.user, communication=communication)
+            except (ValidationError, Conflict) as exc:
+                self.message_user(request, error_message(exc), level=messages.ERROR)
+            else:
+                self.message_user(request, f"Follow-up of “{communication.subject}” completed.", messages.SUCCESS)
+            return HttpResponseRedirect(change_url)
+        due = timezone.localtime(communication.follow_up_date) if communication.follow_up_date else None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Complete follow-up: {communication.subject}",
+            "opts": self.model._meta,
+            "original": communication,
+            "form": forms.Form(),
+            "intro": f"The follow-up was due {due:%d %b %Y, %H:%M}." if due else "",
+            "submit_label": "Complete follow-up",
+            "change_url": change_url,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/crm/object_action_form.html", context)
 
     def create_record(self, request, data):
         return services.communication_log(actor=request.user, data=data)

@@ -59,9 +59,20 @@ def communication_history(user, *, customer_id=None, lead_id=None, opportunity_i
 PENDING_FOLLOW_UP = Q(requires_follow_up=True, follow_up_completed=False)
 
 
-def pending_follow_ups(user) -> QuerySet[Communication]:
-    """Follow-ups required and not completed, oldest due first (served by a partial index)."""
-    return communication_list_visible_to(user).filter(PENDING_FOLLOW_UP).order_by("follow_up_date", "id")
+def pending_follow_ups(
+    user, *, due_on_or_before: dt.date | None = None, representative_id: int | None = None
+) -> QuerySet[Communication]:
+    """
+    Follow-ups required and not completed, oldest due first (served by a partial index);
+    optionally only those due by the end of ``due_on_or_before`` (in TIME_ZONE) and one
+    representative's (the follow-up digest).
+    """
+    follow_ups = communication_list_visible_to(user).filter(PENDING_FOLLOW_UP)
+    if due_on_or_before is not None:
+        follow_ups = follow_ups.filter(follow_up_date__lt=end_exclusive_of(due_on_or_before))
+    if representative_id is not None:
+        follow_ups = follow_ups.filter(our_representative_id=representative_id)
+    return follow_ups.order_by("follow_up_date", "id")
 
 
 def _percentage(part: int, whole: int) -> Decimal:

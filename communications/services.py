@@ -9,7 +9,9 @@ Writes of communications. Invariants guarded here:
 - a follow-up is completed once, and only when one is required (a second complete is 409);
 - a lead's and a customer's ``last_contacted_at`` equal the latest communication about them:
   moved forward on every log, recomputed from the rows when a communication's date or links
-  change or it is deleted.
+  change or it is deleted;
+- a rep's pending follow-ups on leads handed to someone else go with the leads
+  (``communication_reassign_follow_ups``, called by ``leads.services.lead_reassign_bulk``).
 
 Lock order, everywhere: the communication row, then lead rows, then customer rows (each set
 by primary key), so two writers never wait on each other in a circle.
@@ -22,7 +24,7 @@ from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import models, transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from crm_project.core.exceptions import Conflict
@@ -34,6 +36,7 @@ from leads.models import Lead
 from leads.services import lead_record_contact
 
 from .models import Communication
+from .selectors import PENDING_FOLLOW_UP
 
 EDITABLE_FIELDS = (
     "customer",
@@ -209,3 +212,15 @@ def communication_delete(*, actor, communication: Communication, if_match: str |
     lead_id, customer_id = communication.lead_id, communication.customer_id
     communication.delete()
     _recompute_last_contacted(lead_ids=(lead_id,), customer_ids=(customer_id,))
+
+
+def communication_reassign_follow_ups(*, actor, leads: QuerySet[Lead], from_user, to_user, at=None) -> int:
+    """
+    Make ``to_user`` the representative of ``from_user``'s pending follow-ups on ``leads``
+    (a queryset, used as a subquery): one UPDATE whatever their number; returns how many.
+    The caller's transaction holds it together with the move of the leads themselves.
+    """
+    _check_representative(actor=actor, representative=to_user)
+    return Communication.objects.filter(PENDING_FOLLOW_UP, our_representative=from_user, lead__in=leads).update(
+        our_representative=to_user, updated_at=at or timezone.now()
+    )

@@ -62,7 +62,7 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],test
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "crm_project.core.apps.CRMAdminConfig",  # django.contrib.admin with the CRM's dashboard site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -266,6 +266,8 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "crm_project.core.api.schema.paths_without_trailing_slash",
+        "crm_project.core.api.schema.empty_query_values_mean_absent",
+        "crm_project.core.api.schema.non_blank_text_has_a_visible_character",
     ],
 }
 

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.core.cache import cache
 
 from communications.admin import CustomerCommunicationInline
 from crm_project.core.admin import ServiceModelAdmin
@@ -7,6 +8,29 @@ from segments.admin import CustomerSegmentMembershipInline
 from . import services
 from .models import Customer
 from .selectors import customer_list_visible_to
+
+
+class CountryFilter(admin.SimpleListFilter):
+    """
+    The countries customers are in. Listing them reads every customer (``SELECT DISTINCT``),
+    so the list is kept for a few minutes instead of being rebuilt on every page load.
+    """
+
+    title = "country"
+    parameter_name = "country"
+    CACHE_KEY = "admin:customer-countries"
+    CACHE_SECONDS = 600
+
+    def lookups(self, request, model_admin):
+        def countries():
+            return list(
+                Customer.objects.exclude(country="").order_by("country").values_list("country", flat=True).distinct()
+            )
+
+        return [(country, country) for country in cache.get_or_set(self.CACHE_KEY, countries, self.CACHE_SECONDS)]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(country=self.value()) if self.value() else queryset
 
 
 @admin.register(Customer)
@@ -23,7 +47,7 @@ class CustomerAdmin(ServiceModelAdmin):
         "is_active",
         "last_contacted_at",
     ]
-    list_filter = ["is_active", "credit_rating", "order_frequency", "country"]
+    list_filter = ["is_active", "credit_rating", "order_frequency", CountryFilter]
     search_fields = ["customer_code", "company_name", "contact_person", "email"]
     autocomplete_fields = ["account_manager"]
     list_select_related = ["account_manager"]

@@ -20,14 +20,14 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from communications.admin import LeadCommunicationInline
-from crm_project.core.admin import ServiceModelAdmin, error_message
+from crm_project.core.admin import ServiceModelAdmin, badge, error_message
 from crm_project.core.exceptions import DomainError
 from crm_project.core.roles import is_manager
 from customers.selectors import customer_list_visible_to
 
 from . import services
 from .models import UPDATABLE_STATUSES, Lead, LeadStatus
-from .selectors import lead_assignable_users, lead_list_visible_to
+from .selectors import lead_assignable_users, lead_follow_ups_due_today, lead_list_visible_to
 
 REFUSALS = (ValidationError, DomainError, PermissionDenied)
 
@@ -56,6 +56,30 @@ class AssignedToFilter(admin.SimpleListFilter):
         if value and value.isdigit():
             return queryset.filter(assigned_to_id=int(value))
         return queryset
+
+
+class QualifiedFilter(admin.BooleanFieldListFilter):
+    """``is_qualified`` titled "qualified" (not "is qualified")."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = "qualified"
+
+
+class FollowUpDueFilter(admin.SimpleListFilter):
+    """Open leads whose follow-up is due, by the rule of the API's today's follow-ups."""
+
+    title = "follow-up"
+    parameter_name = "follow_up"
+
+    def lookups(self, request, model_admin):
+        return [("today", "Due today"), ("due", "Due today or overdue")]
+
+    def queryset(self, request, queryset):
+        if self.value() not in ("today", "due"):
+            return queryset
+        due = lead_follow_ups_due_today(request.user, include_overdue=self.value() == "due")
+        return queryset.filter(pk__in=due.values("pk"))
 
 
 class LeadQualifyForm(forms.Form):
@@ -93,14 +117,20 @@ class LeadAdmin(ServiceModelAdmin):
         "lead_number",
         "company_name",
         "contact_person",
-        "status",
-        "priority",
-        "source",
+        "status_badge",
+        "priority_badge",
         "assigned_to",
         "next_follow_up_date",
         "created_at",
     ]
-    list_filter = ["status", "source", "priority", "is_qualified", AssignedToFilter]
+    list_filter = [
+        "status",
+        "priority",
+        AssignedToFilter,
+        FollowUpDueFilter,
+        "source",
+        ("is_qualified", QualifiedFilter),
+    ]
     search_fields = ["lead_number", "company_name", "contact_person", "email"]
     list_select_related = ["assigned_to"]
     date_hierarchy = "created_at"
@@ -190,6 +220,14 @@ class LeadAdmin(ServiceModelAdmin):
             ]
         return form
 
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj):
+        return badge(obj.status, obj.get_status_display())
+
+    @admin.display(description="priority", ordering="priority")
+    def priority_badge(self, obj):
+        return badge(obj.priority, obj.get_priority_display())
+
     @admin.display(description="Converted customer")
     def converted_customer_link(self, obj):
         customer = obj.converted_customer
@@ -239,7 +277,7 @@ class LeadAdmin(ServiceModelAdmin):
             "submit_label": submit_label,
             "change_url": reverse("admin:leads_lead_change", args=[lead.pk]),
         }
-        return TemplateResponse(request, "admin/leads/lead/lead_action_form.html", context)
+        return TemplateResponse(request, "admin/crm/object_action_form.html", context)
 
     def _done(self, request, lead, message):
         self.message_user(request, message, level=messages.SUCCESS)

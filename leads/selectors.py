@@ -37,13 +37,14 @@ def lead_list_visible_to(user) -> QuerySet[Lead]:
 
 
 def lead_follow_ups_due_today(
-    user, *, include_overdue: bool = False, assigned_to_id: int | None = None
+    user, *, include_overdue: bool = False, assigned_to_id: int | None = None, day: dt.date | None = None
 ) -> QuerySet[Lead]:
     """
     Open leads (not converted or lost) whose ``next_follow_up_date`` falls today in
-    TIME_ZONE, and with ``include_overdue`` also those whose date has passed; soonest first.
+    TIME_ZONE (or on ``day``: the follow-up digest), and with ``include_overdue`` also those
+    whose date has passed; soonest first.
     """
-    today = timezone.localdate()
+    today = day or timezone.localdate()
     # Sorted so the filter reads the same as the partial index's predicate.
     leads = lead_list_visible_to(user).filter(
         status__in=sorted(OPEN_STATUSES), next_follow_up_date__lt=start_of(today + dt.timedelta(days=1))

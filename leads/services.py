@@ -20,28 +20,34 @@ through these functions. Invariants guarded here:
 - notes given with qualify, convert or mark-lost are appended to the lead's notes, dated and
   signed; they never replace what is there;
 - every write advances ``updated_at`` (the ETag), and update/transition services check the
-  client's ``If-Match`` under the row lock.
+  client's ``If-Match`` under the row lock;
+- the bulk paths keep every rule above: ``lead_bulk_create`` (imports) checks each row as
+  ``lead_create`` does, emails also against the other rows of the same call, and numbers the
+  leads from one block of today's sequence; ``lead_reassign_bulk`` (managers only) moves a
+  rep's open leads and their pending follow-ups to an active CRM user in one transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, Q, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from crm_project.core.exceptions import Conflict
-from crm_project.core.numbering import next_daily_number
-from crm_project.core.roles import is_manager
+from crm_project.core.integrity import violation_for
+from crm_project.core.numbering import next_daily_number, reserve_daily_numbers
+from crm_project.core.roles import has_crm_role, is_manager
 from crm_project.core.services import apply_changes, lock_for_update
 from customers.models import Customer
 from customers.services import customer_create
 
-from .models import UPDATABLE_STATUSES, Lead, LeadStatus
+from .models import OPEN_STATUSES, UPDATABLE_STATUSES, Lead, LeadStatus
 
 LEAD_NUMBER_PREFIX = "LEAD"
 
@@ -71,6 +77,10 @@ REQUIRED_FIELDS = ("company_name", "contact_person", "email")
 
 EMAIL_TAKEN = "A lead with this email already exists."
 SCORE_RANGE = "Qualification score must be between 0 and 100."
+
+# Bulk paths: rows per INSERT, and emails per lookup of the unique index.
+BULK_CREATE_BATCH = 1000
+EMAIL_LOOKUP_BATCH = 2000
 
 
 # --- rules shared by several services -------------------------------------------------------
@@ -139,13 +149,19 @@ def lead_create(*, actor, data: Mapping[str, Any]) -> Lead:
     # committed before this one (a same-email race gets the friendly 400, not the index's).
     lead_number = next_daily_number(LEAD_NUMBER_PREFIX)
     _check_email_free(data["email"])
+    lead = _new_lead(actor=actor, lead_number=lead_number, data=data)
+    lead.save()
+    return lead
+
+
+def _new_lead(*, actor, lead_number: str, data: Mapping[str, Any]) -> Lead:
+    """An unsaved new lead: always ``new``, created by the actor (nobody for the system)."""
     lead = Lead(
         lead_number=lead_number,
         status=LeadStatus.NEW,
         created_by=actor if getattr(actor, "pk", None) else None,
     )
     apply_changes(lead, data, allowed=CREATE_FIELDS)
-    lead.save()
     return lead
 
 
@@ -330,6 +346,188 @@ def lead_assign(*, actor, lead: Lead, assignee, if_match: str | None = None) -> 
     lead.touch()
     lead.save()
     return lead
+
+
+# --- bulk paths: imports and reassignment -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LeadBulkCreateResult:
+    """
+    What ``lead_bulk_create`` decided, by the caller's row keys: the rows that pass every rule
+    (``accepted``), the refused ones with their errors by field (``rejected``), and the numbers
+    of the leads created, in row order (none for a dry run or a refused all-or-nothing call).
+    """
+
+    accepted: list[Hashable]
+    rejected: dict[Hashable, dict[str, list[str]]]
+    numbers: list[str]
+
+    @property
+    def created(self) -> int:
+        return len(self.numbers)
+
+
+def _chunks(items: Sequence, size: int) -> Iterable[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _row_errors(*, actor, data: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The rules of ``lead_create`` that need no query, for one row."""
+    errors: dict[str, list[str]] = {}
+    try:
+        _check_required(data, REQUIRED_FIELDS)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    try:
+        _check_assignee(actor=actor, assignee=data.get("assigned_to"))
+    except PermissionDenied as exc:
+        errors["assigned_to"] = [str(exc)]
+    return errors
+
+
+def _emails_taken(emails: Sequence[str]) -> set[str]:
+    """Which of ``emails`` existing leads hold (lower-cased): one lookup of the unique index per batch."""
+    taken: set[str] = set()
+    for batch in _chunks(emails, EMAIL_LOOKUP_BATCH):
+        # ``LOWER(email) IN (...)`` is the index's own expression. The values are lowered here
+        # rather than by LOWER() on each (thousands of expressions to compile per batch): the
+        # same thing for the ASCII that email addresses are made of; a rare difference in an
+        # international domain name is left to the index itself (see lead_bulk_create).
+        clashes = (
+            Lead.objects.annotate(email_lower=Lower("email"))
+            .filter(email_lower__in=[email.lower() for email in batch])
+            .values_list("email_lower", flat=True)
+            .order_by()
+        )
+        taken.update(clashes)
+    return taken
+
+
+def _reject_taken_emails(candidates: dict[Hashable, Mapping[str, Any]], rejected: dict) -> None:
+    taken = _emails_taken([data["email"] for data in candidates.values()])
+    for key, data in candidates.items():
+        if data["email"].lower() in taken:
+            rejected[key] = {"email": [EMAIL_TAKEN]}
+
+
+def lead_bulk_create(
+    *,
+    actor,
+    rows: Mapping[Hashable, Mapping[str, Any]],
+    skip_invalid: bool = False,
+    dry_run: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> LeadBulkCreateResult:
+    """
+    Create many leads by the rules of ``lead_create``, in one transaction: required fields,
+    the rep's assignee rule, and emails unique case-insensitively, against existing leads
+    and against the other rows (the first row with an email keeps it).
+
+    ``rows`` maps the caller's keys (an import's row numbers) to data as ``lead_create`` takes
+    it, in order. All or nothing by default: one refused row and nothing is created.
+    ``skip_invalid`` creates the rows that pass; ``dry_run`` decides every row and writes
+    nothing. ``progress`` is called with the number of leads written after each batch.
+
+    Fast at tens of thousands of rows: emails are looked up in batches through the unique
+    index, numbers come as one block of today's sequence, and leads are inserted in batches.
+    """
+    rejected: dict[Hashable, dict[str, list[str]]] = {}
+    first_row_with: dict[str, Hashable] = {}
+    for key, data in rows.items():
+        errors = _row_errors(actor=actor, data=data)
+        email = (data.get("email") or "").lower()
+        if email in first_row_with:
+            errors.setdefault("email", []).append(f"Same email as row {first_row_with[email]}.")
+        elif email:
+            first_row_with[email] = key
+        if errors:
+            rejected[key] = errors
+    candidates = {key: data for key, data in rows.items() if key not in rejected}
+
+    def result(numbers: list[str]) -> LeadBulkCreateResult:
+        return LeadBulkCreateResult(
+            accepted=[key for key in candidates if key not in rejected],
+            rejected={key: rejected[key] for key in rows if key in rejected},
+            numbers=numbers,
+        )
+
+    if dry_run:
+        _reject_taken_emails(candidates, rejected)
+        return result([])
+    try:
+        with transaction.atomic():
+            day = timezone.localdate()
+            # Today's counter row is locked before emails are checked, as in lead_create:
+            # concurrent creators queue on it until this transaction ends, so the check sees
+            # every lead committed before ours. Reserving no number takes just the lock.
+            reserve_daily_numbers(LEAD_NUMBER_PREFIX, day, 0)
+            _reject_taken_emails(candidates, rejected)
+            if rejected and not skip_invalid:
+                return result([])
+            accepted = [data for key, data in candidates.items() if key not in rejected]
+            numbers = reserve_daily_numbers(LEAD_NUMBER_PREFIX, day, len(accepted)) if accepted else []
+            for start in range(0, len(accepted), BULK_CREATE_BATCH):
+                batch = accepted[start : start + BULK_CREATE_BATCH]
+                leads = [
+                    _new_lead(actor=actor, lead_number=number, data=data)
+                    for number, data in zip(numbers[start : start + len(batch)], batch, strict=True)
+                ]
+                Lead.objects.bulk_create(leads)
+                if progress is not None:
+                    progress(len(leads))
+    except IntegrityError as exc:
+        # The last line: a lead written around the lock meanwhile (an update to the same
+        # email). The whole call was rolled back.
+        violation = violation_for(exc)
+        if violation is None:
+            raise
+        raise ValidationError({violation.field: [violation.message]}) from None
+    return result(numbers)
+
+
+@dataclass(frozen=True)
+class LeadReassignment:
+    """How many leads, and pending follow-ups on them, ``lead_reassign_bulk`` moved."""
+
+    leads: int
+    follow_ups: int
+
+
+@transaction.atomic
+def lead_reassign_bulk(*, actor, from_user, to_user, statuses: Iterable[str] | None = None) -> LeadReassignment:
+    """
+    Move ``from_user``'s open leads (those in ``statuses`` only, when given) to ``to_user``,
+    with the pending follow-ups ``from_user`` has on them, in one transaction and two
+    statements whatever the number of leads. Sales managers only (403); ``to_user`` must be
+    another active user with a CRM role, and only open statuses can be named (400).
+    """
+    # communications depends on leads (lead_record_contact): imported here, not at the top.
+    from communications.services import communication_reassign_follow_ups
+
+    if not is_manager(actor):
+        raise PermissionDenied("Only sales managers can reassign leads in bulk.")
+    if to_user.pk == from_user.pk:
+        raise ValidationError("The leads already belong to this user: name someone else to move them to.")
+    if not to_user.is_active or not has_crm_role(to_user):
+        raise ValidationError(f"{to_user.get_username()} is not an active user with a CRM role.")
+    wanted = set(statuses) if statuses else set(OPEN_STATUSES)
+    if not wanted <= OPEN_STATUSES:
+        raise ValidationError({"status": f"Only open leads can be reassigned: {', '.join(sorted(OPEN_STATUSES))}."})
+
+    leads = Lead.objects.filter(assigned_to=from_user, status__in=sorted(wanted))
+    now = timezone.now()
+    # The communications first, then the leads: the lock order of the communication services
+    # (communication rows before lead rows), so a concurrent edit never waits in a circle with
+    # us. The price is an instant between the two statements: a lead converted or reassigned
+    # in it stays as that change left it while its follow-ups move, and one assigned to
+    # ``from_user`` in it moves without them; either way the follow-ups stay pending and listed.
+    follow_ups = communication_reassign_follow_ups(
+        actor=actor, leads=leads, from_user=from_user, to_user=to_user, at=now
+    )
+    moved = leads.update(assigned_to=to_user, updated_at=now)
+    return LeadReassignment(leads=moved, follow_ups=follow_ups)
 
 
 # --- bookkeeping for other domains -------------------------------------------------------------

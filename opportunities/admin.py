@@ -1,6 +1,8 @@
 """
 Opportunities in the admin. Saves, deletes and closes go through the services; a closed
-opportunity is read-only here, and closing asks for the loss reason on its own page.
+opportunity is read-only here. Closing asks for the details (the loss reason when lost) on a
+page of its own: from the "Close as won" / "Close as lost" buttons of an opportunity's page,
+or from the changelist's actions for several at once.
 """
 
 from __future__ import annotations
@@ -8,12 +10,15 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
 from communications.admin import OpportunityCommunicationInline
-from crm_project.core.admin import ServiceModelAdmin, error_message
+from crm_project.core.admin import ServiceModelAdmin, badge, error_message, money
 from crm_project.core.exceptions import DomainError
 from customers.selectors import customer_list_visible_to
 from leads.models import Lead
@@ -107,14 +112,15 @@ class OpportunityStageChangeInline(admin.TabularInline):
 @admin.register(Opportunity)
 class OpportunityAdmin(ServiceModelAdmin):
     form = OpportunityAdminForm
+    change_form_template = "admin/opportunities/opportunity/change_form.html"
     list_display = [
         "opportunity_number",
         "name",
-        "customer",
-        "stage",
-        "estimated_value",
-        "probability",
-        "expected_revenue",
+        "customer_name",
+        "stage_badge",
+        "value",
+        "probability_percent",
+        "weighted_value",
         "owner",
         "expected_close_date",
     ]
@@ -191,7 +197,97 @@ class OpportunityAdmin(ServiceModelAdmin):
             kwargs["queryset"] = get_user_model().objects.filter(is_active=True)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    # --- closing ----------------------------------------------------------------------------
+    @admin.display(description="stage", ordering="stage")
+    def stage_badge(self, obj):
+        return badge(obj.stage, obj.get_stage_display())
+
+    @admin.display(description="customer", ordering="customer__company_name")
+    def customer_name(self, obj):
+        return obj.customer.company_name
+
+    @admin.display(description="value", ordering="estimated_value")
+    def value(self, obj):
+        return money(obj.estimated_value)
+
+    @admin.display(description="probability", ordering="probability")
+    def probability_percent(self, obj):
+        return f"{obj.probability}%"
+
+    @admin.display(description="weighted", ordering="expected_revenue")
+    def weighted_value(self, obj):
+        return money(obj.expected_revenue)
+
+    # --- closing one: buttons on the change page ---------------------------------------------
+
+    CLOSE_PATHS = {"won": OpportunityStage.CLOSED_WON, "lost": OpportunityStage.CLOSED_LOST}
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/close/<str:outcome>/",
+                self.admin_site.admin_view(self.close_view),
+                name="opportunities_opportunity_close",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        opportunity = self.get_object(request, unquote(object_id))
+        buttons = []
+        if opportunity is not None and self.has_change_permission(request, opportunity):
+            buttons = [
+                (
+                    f"Close as {outcome}",
+                    reverse("admin:opportunities_opportunity_close", args=[opportunity.pk, outcome]),
+                )
+                for outcome in self.CLOSE_PATHS
+            ]
+        extra_context = {**(extra_context or {}), "close_buttons": buttons}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def close_view(self, request, object_id, outcome):
+        opportunity = self.get_object(request, unquote(object_id))
+        if opportunity is None or outcome not in self.CLOSE_PATHS:  # Missing or hidden: the admin's usual answer.
+            return self._get_obj_does_not_exist_redirect(request, self.model._meta, object_id)
+        if not self.has_change_permission(request, opportunity):  # Closed already, or no right to change.
+            raise PermissionDenied
+        stage = self.CLOSE_PATHS[outcome]
+        change_url = reverse("admin:opportunities_opportunity_change", args=[opportunity.pk])
+        form = OpportunityCloseForm(request.POST or None, stage=stage)
+        if request.method == "POST" and form.is_valid():
+            try:
+                opportunity = services.opportunity_close(
+                    actor=request.user, opportunity=opportunity, stage=stage, **form.cleaned_data
+                )
+            except (ValidationError, DomainError, PermissionDenied) as exc:
+                self.message_user(request, error_message(exc), level=messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    f"{opportunity.opportunity_number} is {opportunity.get_stage_display().lower()}.",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(change_url)
+        label = f"Close as {outcome}"
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{label}: {opportunity}",
+            "opts": self.model._meta,
+            "original": opportunity,
+            "form": form,
+            "media": self.media + form.media,
+            "intro": (
+                f"{opportunity.name} for {opportunity.customer.company_name}, worth "
+                f"{opportunity.estimated_value:,.2f}, now in {opportunity.get_stage_display().lower()}. "
+                "Closing is final: the opportunity becomes read-only."
+            ),
+            "submit_label": label,
+            "change_url": change_url,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/crm/object_action_form.html", context)
+
+    # --- closing several: changelist actions ------------------------------------------------------
 
     @admin.action(description="Close selected opportunities as won", permissions=["change"])
     def close_as_won(self, request, queryset):

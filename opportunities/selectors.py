@@ -42,27 +42,19 @@ def _win_rate(won: int, lost: int) -> Decimal:
     return (Decimal(won * 100) / Decimal(won + lost)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-def opportunity_pipeline_stats(user, *, owner_id: int | None = None) -> dict[str, Any]:
-    """
-    The contract's pipeline statistics over the opportunities ``user`` may see (optionally
-    one owner's), in one aggregate query whatever the number of rows:
-
-    - ``by_stage``: every stage with its count, Σ estimated_value and Σ expected_revenue;
-    - ``total_pipeline_value`` / ``weighted_pipeline_value``: those sums over open stages;
-    - ``won_value``: Σ estimated_value of closed_won; ``win_rate``: won ÷ (won + lost) × 100.
-    """
-    queryset = Opportunity.objects.filter(opportunity_visibility_q(user))
-    if owner_id is not None:
-        queryset = queryset.filter(owner_id=owner_id)
-
+def _stage_aggregates() -> dict[str, Any]:
+    """Count, Σ estimated_value and Σ expected_revenue of every stage, as conditional aggregates."""
     aggregates = {}
     for stage in OpportunityStage.values:
         in_stage = Q(stage=stage)
         aggregates[f"{stage}_count"] = Count("pk", filter=in_stage)
         aggregates[f"{stage}_total"] = Sum("estimated_value", filter=in_stage, default=ZERO)
         aggregates[f"{stage}_weighted"] = Sum("expected_revenue", filter=in_stage, default=ZERO)
-    row = queryset.aggregate(**aggregates)
+    return aggregates
 
+
+def _pipeline_stats_from(row: dict[str, Any]) -> dict[str, Any]:
+    """The contract's statistics from one row of ``_stage_aggregates``: the one place they are defined."""
     by_stage = {
         stage: {
             "count": row[f"{stage}_count"],
@@ -82,3 +74,51 @@ def opportunity_pipeline_stats(user, *, owner_id: int | None = None) -> dict[str
         "win_rate": _win_rate(won["count"], lost["count"]),
         "by_stage": by_stage,
     }
+
+
+def _pipeline_queryset(user, owner_id: int | None) -> QuerySet[Opportunity]:
+    queryset = Opportunity.objects.filter(opportunity_visibility_q(user))
+    if owner_id is not None:
+        queryset = queryset.filter(owner_id=owner_id)
+    return queryset
+
+
+def opportunity_pipeline_stats(user, *, owner_id: int | None = None) -> dict[str, Any]:
+    """
+    The contract's pipeline statistics over the opportunities ``user`` may see (optionally
+    one owner's), in one aggregate query whatever the number of rows:
+
+    - ``by_stage``: every stage with its count, Σ estimated_value and Σ expected_revenue;
+    - ``total_pipeline_value`` / ``weighted_pipeline_value``: those sums over open stages;
+    - ``won_value``: Σ estimated_value of closed_won; ``win_rate``: won ÷ (won + lost) × 100.
+    """
+    return _pipeline_stats_from(_pipeline_queryset(user, owner_id).aggregate(**_stage_aggregates()))
+
+
+def opportunity_pipeline_by_owner(user, *, owner_id: int | None = None) -> list[dict[str, Any]]:
+    """
+    ``opportunity_pipeline_stats`` for each owner, in one grouped query: every row holds the
+    same keys with the same definitions, plus ``owner_id`` and ``owner_name`` (full name or
+    username). Opportunities without an owner make one row whose owner is ``None``. Ordered by
+    weighted pipeline value, largest first, then by name.
+    """
+    rows = (
+        _pipeline_queryset(user, owner_id)
+        .values("owner_id", "owner__username", "owner__first_name", "owner__last_name")
+        .annotate(**_stage_aggregates())
+        .order_by()
+    )
+    by_owner = []
+    for row in rows:
+        full_name = f"{row['owner__first_name'] or ''} {row['owner__last_name'] or ''}".strip()
+        by_owner.append(
+            {
+                "owner_id": row["owner_id"],
+                "owner_name": (full_name or row["owner__username"]) if row["owner_id"] is not None else None,
+                **_pipeline_stats_from(row),
+            }
+        )
+    return sorted(
+        by_owner,
+        key=lambda stats: (-stats["weighted_pipeline_value"], stats["owner_id"] is None, stats["owner_name"] or ""),
+    )

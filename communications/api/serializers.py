@@ -9,6 +9,7 @@ from rest_framework import serializers
 from communications.models import Communication
 from crm_project.core.api.fields import ActiveUserField, DateOrDateTimeQueryField, JSONListField, VisibleRelatedField
 from crm_project.core.api.filters import start_of
+from crm_project.core.api.serializers import StrictModelSerializer
 from customers.selectors import customer_list_visible_to
 from leads.selectors import lead_list_visible_to
 from opportunities.selectors import opportunity_list_visible_to
@@ -65,7 +66,7 @@ class CommunicationSerializer(serializers.ModelSerializer):
         return representative.get_full_name() or representative.get_username()
 
 
-class CommunicationInputSerializer(serializers.ModelSerializer):
+class CommunicationInputSerializer(StrictModelSerializer):
     customer_id = VisibleRelatedField(
         source="customer", visible_to=customer_list_visible_to, required=False, allow_null=True
     )

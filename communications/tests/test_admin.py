@@ -158,16 +158,19 @@ def test_the_admin_refuses_a_communication_about_nothing(client, manager):
     assert not Communication.objects.exists()
 
 
-def test_a_refusal_by_the_service_becomes_a_message(client, rep, other_rep):
+def test_a_refusal_by_the_service_is_shown_on_the_form(client, rep, other_rep):
     client.force_login(rep)
     communication = CommunicationFactory(our_representative=rep)
-    form = add_form(customer=communication.customer_id, our_representative=other_rep.pk)
+    form = add_form(customer=communication.customer_id, our_representative=other_rep.pk, subject="Kept as typed")
 
-    response = client.post(change_url(communication), form, follow=True)
+    response = client.post(change_url(communication), form)
 
     communication.refresh_from_db()
     assert communication.our_representative == rep
-    assert any("our_representative_id" in str(message) for message in response.context["messages"])
+    assert response.status_code == 200  # The form again, with what the user typed.
+    admin_form = response.context["adminform"].form
+    assert "our_representative_id" in " ".join(admin_form.non_field_errors())
+    assert admin_form["subject"].value() == "Kept as typed"
 
 
 def test_deleting_in_the_admin_recomputes_the_customers_last_contact(client, manager):
@@ -272,3 +275,61 @@ def test_saving_the_parent_page_leaves_the_inline_rows_alone(client, manager, cu
 def test_each_inline_follows_its_own_link(inline, fk_name):
     assert inline.fk_name == fk_name
     assert inline.model is Communication
+
+
+# --- due follow-ups and completing one from its page ------------------------------------------------
+
+
+def test_the_due_filter_is_the_apis_pending_follow_ups_due_by_the_end_of_today(client, manager):
+    client.force_login(manager)
+    end_of_today = timezone.make_aware(dt.datetime.combine(timezone.localdate(), dt.time(23, 59)))
+    late = CommunicationFactory(requires_follow_up=True, follow_up_date=NOW - dt.timedelta(days=3))
+    tonight = CommunicationFactory(requires_follow_up=True, follow_up_date=end_of_today)
+    CommunicationFactory(requires_follow_up=True, follow_up_date=end_of_today + dt.timedelta(minutes=2))
+    CommunicationFactory(
+        requires_follow_up=True, follow_up_date=NOW, follow_up_completed=True, follow_up_completed_at=NOW
+    )
+    assert set(shown(client.get(CHANGELIST, {"follow_up": "due"}))) == {late, tonight}
+
+
+def test_follow_up_states_are_coloured_badges_in_the_list(client, manager):
+    client.force_login(manager)
+    CommunicationFactory(requires_follow_up=True, follow_up_date=NOW - dt.timedelta(days=1))
+    assert '<span class="crm-badge crm-badge--overdue">Overdue</span>' in client.get(CHANGELIST).content.decode()
+
+
+def complete_url(communication) -> str:
+    return reverse("admin:communications_communication_complete_follow_up", args=[communication.pk])
+
+
+def test_a_rep_completes_a_follow_up_from_its_page_through_the_service(client, rep):
+    client.force_login(rep)
+    communication = CommunicationFactory(our_representative=rep, requires_follow_up=True, follow_up_date=NOW)
+    assert complete_url(communication) in client.get(change_url(communication)).content.decode()
+    assert client.get(complete_url(communication)).status_code == 200  # A confirmation page; nothing done yet.
+    communication.refresh_from_db()
+    assert not communication.follow_up_completed
+
+    response = client.post(complete_url(communication))
+
+    assert response.status_code == 302 and response["Location"] == change_url(communication)
+    communication.refresh_from_db()
+    assert communication.follow_up_completed and communication.follow_up_completed_at is not None
+    assert complete_url(communication) not in client.get(change_url(communication)).content.decode()
+
+
+def test_completing_twice_is_refused_with_the_services_reason(client, manager):
+    client.force_login(manager)
+    done = CommunicationFactory(
+        requires_follow_up=True, follow_up_date=NOW, follow_up_completed=True, follow_up_completed_at=NOW
+    )
+    response = client.post(complete_url(done), follow=True)
+    assert any("already" in str(message) for message in response.context["messages"])
+
+
+def test_another_reps_follow_up_cannot_be_completed(client, rep, other_rep):
+    client.force_login(rep)
+    theirs = CommunicationFactory(our_representative=other_rep, requires_follow_up=True, follow_up_date=NOW)
+    assert client.post(complete_url(theirs)).status_code == 302
+    theirs.refresh_from_db()
+    assert not theirs.follow_up_completed

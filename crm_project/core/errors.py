@@ -1,10 +1,25 @@
 """
 Django-level error pages. Under ``/api/`` they answer JSON in the contract's shape (a
 client never parses an HTML page); elsewhere (the admin) Django's own pages are kept.
+
+A database outage is 503 with ``Retry-After`` wherever it strikes: in a view (DRF's exception
+handler), or before the view, in a middleware such as the Idempotency-Key one, whose
+exceptions Django turns into the 500 handler's answer (``server_error`` below).
 """
 
+import sys
+
+from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.views import defaults
+
+DATABASE_UNAVAILABLE = "The database is unavailable; retry shortly."
+RETRY_AFTER_SECONDS = 5
+
+
+def is_database_outage(exc: BaseException | None) -> bool:
+    """The database cannot be reached (as opposed to a query it refused)."""
+    return isinstance(exc, (OperationalError, InterfaceError)) or type(exc) is DatabaseError
 
 
 def _is_api(request) -> bool:
@@ -31,5 +46,10 @@ def page_not_found(request, exception=None):
 
 def server_error(request):
     if _is_api(request):
+        # Django calls this handler while handling the exception, so it is at hand.
+        if is_database_outage(sys.exc_info()[1]):
+            response = JsonResponse({"detail": DATABASE_UNAVAILABLE}, status=503)
+            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return response
         return JsonResponse({"detail": "Internal server error."}, status=500)
     return defaults.server_error(request)

@@ -2,37 +2,44 @@
 Safe retries (beyond the seed): a POST under ``/api/v1/`` sent with an ``Idempotency-Key``
 header is carried out at most once per user and key.
 
-- The first request claims the key by inserting a row (autocommit, so every worker and host
-  sees the claim at once); the unique (user, key) constraint makes exactly one claimant win.
-- Its answer (2xx and 4xx except 429) is stored; a retry with the same key and the same
-  method, path and body gets that answer back, marked ``Idempotent-Replayed: true``.
-- The same key with a different request is 422. A retry that arrives while the first is
-  still being processed waits for it briefly, then gets 409 if it is still running.
-- A 5xx or 429 releases the key, so the client's retry does the work.
+- The request claims the key by inserting a row; the claim, the work and the stored answer
+  commit in one transaction. So a worker killed mid-request, or one that loses the database,
+  leaves nothing behind (neither the work nor the claim), and the client's retry does the work
+  once; an answer lost on its way back is replayed to the retry.
+- A request with a key that another request is processing waits at the unique (user, key)
+  index until that one commits, then gets its answer back, marked
+  ``Idempotent-Replayed: true``; if that one rolled back, it does the work itself.
+- The same key with a different method, path or body is 422.
+- Answers 2xx and 4xx (except 429) are stored; a 5xx or 429 rolls everything back, so the
+  retry does the work.
 - Keys live 24 hours; ``manage.py prune_idempotency_keys`` deletes older ones.
+
+The transaction wraps the view, so the services' own transactions become savepoints of it and
+their ``on_commit`` actions run when it commits (``ATOMIC_REQUESTS`` stays off for every
+other request).
 """
 
 from __future__ import annotations
 
 import hashlib
-import time
+import logging
 from datetime import timedelta
 
 from django.core.exceptions import RequestDataTooBig
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from rest_framework.exceptions import APIException
 
 from crm_project.core.api.authentication import CRMJWTAuthentication
+from crm_project.core.errors import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
 from crm_project.core.models import IdempotencyRecord
+
+logger = logging.getLogger("crm.api")
 
 HEADER = "Idempotency-Key"
 KEY_LIFETIME = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
-# How long a retry waits for the first request with its key to finish.
-WAIT_FOR_FIRST_SECONDS = 10.0
-POLL_INTERVAL_SECONDS = 0.05
 REPLAYED_HEADERS = ("Content-Type", "ETag", "Location")
 
 
@@ -69,30 +76,21 @@ def _replay(record: IdempotencyRecord) -> HttpResponse:
     return response
 
 
-def _claim(user, key: str, fingerprint: str) -> tuple[IdempotencyRecord | None, bool]:
+def _claim(user, key: str, fingerprint: str) -> IdempotencyRecord | None:
     """
-    Insert the claim row and return ``(row, True)``; if another request holds the key,
-    return ``(its row, False)`` (``None`` if it vanished meanwhile). Expired keys are freed.
+    Insert the claim row (inside the request's transaction) and return it; or None when
+    another request holds the key, after waiting at the unique index for it to finish.
     """
+    # An expired key, or a claim without an answer (only an older version left those), is free.
     IdempotencyRecord.objects.filter(user=user, key=key, created_at__lt=timezone.now() - KEY_LIFETIME).delete()
+    IdempotencyRecord.objects.filter(user=user, key=key, status_code__isnull=True).delete()
     try:
-        # Its own (sub)transaction: committed at once in production, so every worker sees
-        # the claim; a savepoint when already inside one, so a lost race leaves it usable.
+        # A savepoint, so that losing the race leaves the request's transaction usable.
         with transaction.atomic():
-            return IdempotencyRecord.objects.create(user=user, key=key, request_fingerprint=fingerprint), True
+            return IdempotencyRecord.objects.create(user=user, key=key, request_fingerprint=fingerprint)
     except IntegrityError:
-        # Another request holds this key: the unique (user, key) constraint decided.
-        return IdempotencyRecord.objects.filter(user=user, key=key).first(), False
-
-
-def _wait_for_completion(record: IdempotencyRecord) -> IdempotencyRecord | None:
-    deadline = time.monotonic() + WAIT_FOR_FIRST_SECONDS
-    while time.monotonic() < deadline:
-        current = IdempotencyRecord.objects.filter(pk=record.pk).first()
-        if current is None or current.is_complete:
-            return current
-        time.sleep(POLL_INTERVAL_SECONDS)
-    return record
+        # The unique (user, key) index decided: another request committed this key first.
+        return None
 
 
 class IdempotencyMiddleware:
@@ -115,37 +113,37 @@ class IdempotencyMiddleware:
         return self._process_once(request, user, key, fingerprint)
 
     def _process_once(self, request, user, key: str, fingerprint: str) -> HttpResponse:
-        # Two rounds: if the request holding the key fails and frees it while we wait, we
-        # take the key over and do the work ourselves.
+        # Two rounds: the key's holder may vanish between our failed claim and our read.
         for _round in range(2):
-            record, claimed = _claim(user, key, fingerprint)
-            if claimed:
-                return self._run_and_store(request, record)
-            if record is None:
+            with transaction.atomic():
+                record = _claim(user, key, fingerprint)
+                if record is not None:
+                    return self._run_and_store(request, record)
+            holder = IdempotencyRecord.objects.filter(user=user, key=key).first()
+            if holder is None:
                 continue
-            if record.request_fingerprint != fingerprint:
+            if holder.request_fingerprint != fingerprint:
                 return _json(422, f"This {HEADER} was used with a different request.")
-            if not record.is_complete:
-                record = _wait_for_completion(record)
-                if record is None:
-                    continue
-                if not record.is_complete:
-                    break
-            return _replay(record)
-        return _json(409, "A request with this key is still being processed; retry shortly.")
+            return _replay(holder)
+        return _json(409, "A request with this key is being processed; retry shortly.")
 
     def _run_and_store(self, request, record: IdempotencyRecord) -> HttpResponse:
+        """Inside the claim's transaction: the work and its answer commit with the claim, or nothing does."""
+        response = self.get_response(request)
+        if not _should_store(response):
+            # A server error or a throttle: nothing of it stays, so the client's retry does the work.
+            transaction.set_rollback(True)
+            return response
+        record.status_code = response.status_code
+        record.response_body = response.content
+        record.response_headers = {name: response[name] for name in REPLAYED_HEADERS if name in response}
         try:
-            response = self.get_response(request)
-        except BaseException:
-            record.delete()
-            raise
-        if _should_store(response):
-            record.status_code = response.status_code
-            record.response_body = response.content
-            record.response_headers = {name: response[name] for name in REPLAYED_HEADERS if name in response}
-            record.save(update_fields=["status_code", "response_body", "response_headers"])
-        else:
-            # A server error or a throttle: free the key so that the client's retry does the work.
-            record.delete()
+            with transaction.atomic():
+                record.save(update_fields=["status_code", "response_body", "response_headers"])
+        except DatabaseError:
+            # The answer cannot be kept, so the work must not be either: the client retries.
+            logger.exception("Could not store the answer for %s %s", request.method, request.path)
+            transaction.set_rollback(True)
+            response = _json(503, DATABASE_UNAVAILABLE)
+            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response

@@ -46,7 +46,7 @@ class IdempotencyRecord(models.Model):
     """
     The first answer to a POST sent with an ``Idempotency-Key``, kept 24 hours so that a
     retry with the same key and body gets that answer instead of doing the work twice.
-    A row with no ``status_code`` is a request still being processed.
+    The row commits together with the work and its answer (``idempotency.py``).
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")

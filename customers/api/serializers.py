@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from crm_project.core.api.fields import ActiveUserField, MoneyField
+from crm_project.core.api.serializers import StrictModelSerializer
 from customers.models import CreditRating, Customer, OrderFrequency
 
 
@@ -56,7 +57,7 @@ class CustomerSerializer(serializers.ModelSerializer):
         return [membership.segment_id for membership in memberships]
 
 
-class CustomerInputSerializer(serializers.ModelSerializer):
+class CustomerInputSerializer(StrictModelSerializer):
     account_manager_id = ActiveUserField(source="account_manager", required=False, allow_null=True)
     annual_spend = MoneyField(required=False)
 

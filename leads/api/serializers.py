@@ -16,6 +16,7 @@ from crm_project.core.api.fields import (
     TimestampField,
     VisibleRelatedField,
 )
+from crm_project.core.api.serializers import StrictModelSerializer, StrictSerializer
 from customers.selectors import customer_list_visible_to
 from leads.models import Lead, LeadSource, LeadStatus
 
@@ -78,7 +79,7 @@ class LeadSerializer(serializers.ModelSerializer):
         return user.get_full_name() or user.get_username()
 
 
-class LeadCreateSerializer(serializers.ModelSerializer):
+class LeadCreateSerializer(StrictModelSerializer):
     """What a client may send when creating a lead; a new lead is always ``new``."""
 
     estimated_deal_value = MoneyField(required=False, allow_null=True)
@@ -135,7 +136,7 @@ class LeadUpdateSerializer(LeadCreateSerializer):
 # --- actions --------------------------------------------------------------------------------------
 
 
-class LeadQualifySerializer(serializers.Serializer):
+class LeadQualifySerializer(StrictSerializer):
     qualification_score = serializers.IntegerField(min_value=0, max_value=100)
     is_qualified = serializers.BooleanField(
         default=True, help_text="true qualifies the lead; false withdraws a qualification."
@@ -148,7 +149,7 @@ class LeadQualifySerializer(serializers.Serializer):
     )
 
 
-class LeadConvertSerializer(serializers.Serializer):
+class LeadConvertSerializer(StrictSerializer):
     customer_id = VisibleRelatedField(
         source="customer",
         visible_to=customer_list_visible_to,

@@ -1,6 +1,9 @@
+import datetime as dt
+
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
+from django.utils import timezone
 
 from communications.models import Communication
 from customers.models import Customer
@@ -317,3 +320,26 @@ def test_a_lead_with_communications_saves_as_the_browser_posts_it(manager_admin,
     lead.refresh_from_db()
     assert lead.city == "Nagpur"
     assert lead.communications.count() == 3
+
+
+# --- follow-ups and badges ------------------------------------------------------------------------------
+
+
+def test_the_follow_up_filter_is_the_apis_todays_follow_ups(manager_admin):
+    noon = timezone.make_aware(dt.datetime.combine(timezone.localdate(), dt.time(12)))
+    today = LeadFactory(next_follow_up_date=noon)
+    overdue = LeadFactory(next_follow_up_date=noon - dt.timedelta(days=2))
+    LeadFactory(next_follow_up_date=noon + dt.timedelta(days=1))
+    LeadFactory(next_follow_up_date=noon, status=LeadStatus.CONVERTED)
+    shown = {
+        value: set(manager_admin.get(CHANGELIST, {"follow_up": value}).context["cl"].result_list)
+        for value in ("today", "due")
+    }
+    assert shown == {"today": {today}, "due": {today, overdue}}
+
+
+def test_status_and_priority_are_coloured_badges_in_the_list(manager_admin):
+    LeadFactory(status=LeadStatus.QUALIFIED, priority="urgent")
+    content = manager_admin.get(CHANGELIST).content.decode()
+    assert '<span class="crm-badge crm-badge--qualified">Qualified</span>' in content
+    assert '<span class="crm-badge crm-badge--urgent">Urgent</span>' in content

@@ -10,6 +10,8 @@ from rest_framework import serializers
 
 from crm_project.core.api.fields import ActiveUserField, MoneyField, TimestampField, VisibleRelatedField
 from crm_project.core.api.filters import MAX_USER_ID
+from crm_project.core.api.schema import BLANK_TEXT_PATTERN, VISIBLE_CHARACTER_PATTERN
+from crm_project.core.api.serializers import StrictModelSerializer, StrictSerializer
 from customers.selectors import customer_list_visible_to
 from leads.selectors import lead_list_visible_to
 from opportunities.models import CLOSED_STAGES, Opportunity, OpportunityStage, OpportunityStageChange
@@ -102,7 +104,7 @@ class OpportunitySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class OpportunityInputSerializer(serializers.ModelSerializer):
+class OpportunityInputSerializer(StrictModelSerializer):
     """
     Create and update (PUT and PATCH both partial). Numbers, ``expected_revenue``, the
     close date and the loss reason are not here: only the services and ``close`` set them.
@@ -146,7 +148,7 @@ class OpportunityInputSerializer(serializers.ModelSerializer):
         ]
 
 
-class OpportunityCloseSerializer(serializers.Serializer):
+class OpportunityCloseSerializer(StrictSerializer):
     stage = CloseStageField()
     actual_close_date = TimestampField(required=False, allow_null=True, help_text="Defaults to now.")
     loss_reason = serializers.CharField(
@@ -155,6 +157,47 @@ class OpportunityCloseSerializer(serializers.Serializer):
     notes = serializers.CharField(
         required=False, allow_blank=True, allow_null=True, help_text="Appended, dated, to the opportunity's notes."
     )
+
+
+def _close_body(stage: str, loss_reason: dict, required: list[str]) -> dict:
+    return {
+        "type": "object",
+        "properties": {
+            "stage": {"type": "string", "enum": [stage]},
+            "actual_close_date": {
+                "type": "string",
+                "format": "date-time",
+                "nullable": True,
+                "description": "Defaults to now.",
+            },
+            "loss_reason": loss_reason,
+            "notes": {
+                "type": "string",
+                "nullable": True,
+                "description": "Appended, dated, to the opportunity's notes.",
+            },
+        },
+        "required": required,
+    }
+
+
+# The close body as two shapes, so the schema states the loss-reason rule the service enforces.
+CLOSE_REQUEST = {
+    "application/json": {
+        "oneOf": [
+            _close_body(
+                OpportunityStage.CLOSED_WON,
+                {"type": "string", "nullable": True, "pattern": BLANK_TEXT_PATTERN, "description": "None when won."},
+                ["stage"],
+            ),
+            _close_body(
+                OpportunityStage.CLOSED_LOST,
+                {"type": "string", "pattern": VISIBLE_CHARACTER_PATTERN, "description": "Why it was lost (required)."},
+                ["stage", "loss_reason"],
+            ),
+        ]
+    }
+}
 
 
 class OpportunityStageChangeSerializer(serializers.ModelSerializer):

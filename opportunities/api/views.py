@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -17,6 +17,7 @@ from opportunities.selectors import (
 )
 
 from .serializers import (
+    CLOSE_REQUEST,
     OpportunityCloseSerializer,
     OpportunityInputSerializer,
     OpportunitySerializer,
@@ -74,7 +75,7 @@ class OpportunityViewSet(CRMModelViewSet):
             "Won sets probability 100, lost sets 0 and needs `loss_reason`. `actual_close_date` "
             "defaults to now; `notes` are appended, dated. Closing a closed opportunity is 409."
         ),
-        request=OpportunityCloseSerializer,
+        request=CLOSE_REQUEST,
         responses=OpportunitySerializer,
         parameters=[IF_MATCH],
     )
@@ -105,7 +106,7 @@ class OpportunityViewSet(CRMModelViewSet):
             "Counts and values per stage over the opportunities you may see. Pipeline values are "
             "over open stages only; `win_rate` is won ÷ (won + lost) × 100."
         ),
-        parameters=[OpenApiParameter("owner_id", int, description="Only this user's opportunities.")],
+        parameters=[PipelineStatsQuerySerializer],
         responses=PipelineStatsSerializer,
     )
     @action(detail=False, methods=["get"], url_path="pipeline/stats", filter_backends=[], pagination_class=None)

@@ -251,3 +251,93 @@ def test_autocomplete_covers_customer_owner_and_lead_once_the_leads_admin_search
 
     lead_admin = admin.site._registry.get(Lead)
     assert ("lead" in fields) == bool(lead_admin and lead_admin.search_fields)
+
+
+# --- closing one from its page ------------------------------------------------------------------
+
+
+def close_url(opportunity, outcome: str) -> str:
+    return f"{CHANGELIST}{opportunity.pk}/close/{outcome}/"
+
+
+def test_an_open_opportunitys_page_offers_close_as_won_and_lost(rep_admin, rep):
+    opportunity = OpportunityFactory(owner=rep)
+    content = rep_admin.get(change_url(opportunity)).content.decode()
+    assert close_url(opportunity, "won") in content and close_url(opportunity, "lost") in content
+
+
+def test_a_rep_closes_their_deal_as_lost_giving_the_reason(rep_admin, rep):
+    opportunity = OpportunityFactory(owner=rep, probability=60)
+
+    page = rep_admin.get(close_url(opportunity, "lost"))
+    assert page.status_code == 200 and 'name="loss_reason"' in page.content.decode()
+    refused = rep_admin.post(close_url(opportunity, "lost"), {"loss_reason": "  ", "notes": ""})
+    assert refused.status_code == 200 and "loss_reason" in refused.context["form"].errors
+    opportunity.refresh_from_db()
+    assert not opportunity.is_closed
+
+    done = rep_admin.post(
+        close_url(opportunity, "lost"), {"loss_reason": "Competitor was cheaper", "notes": "Maybe next season"}
+    )
+
+    assert done.status_code == 302 and done["Location"] == change_url(opportunity)
+    opportunity.refresh_from_db()
+    assert (opportunity.stage, opportunity.probability, opportunity.loss_reason) == (
+        "closed_lost",
+        0,
+        "Competitor was cheaper",
+    )
+    (row,) = OpportunityStageChange.objects.filter(opportunity=opportunity, to_stage="closed_lost")
+    assert (row.changed_by, row.notes) == (rep, "Maybe next season")
+    # Closed is final: no more buttons, and the page is read-only.
+    content = rep_admin.get(change_url(opportunity)).content.decode()
+    assert "/close/" not in content and 'name="_save"' not in content
+
+
+def test_close_as_won_needs_no_reason(manager_admin):
+    opportunity = OpportunityFactory()
+    assert 'name="loss_reason"' not in manager_admin.get(close_url(opportunity, "won")).content.decode()
+    manager_admin.post(close_url(opportunity, "won"), {"notes": ""})
+    opportunity.refresh_from_db()
+    assert (opportunity.stage, opportunity.probability) == ("closed_won", 100)
+
+
+def test_a_closed_opportunity_cannot_be_closed_again_from_its_page(manager_admin):
+    opportunity = OpportunityFactory(won=True)
+    assert manager_admin.post(close_url(opportunity, "lost"), {"loss_reason": "x"}).status_code == 403
+    opportunity.refresh_from_db()
+    assert opportunity.stage == "closed_won"
+
+
+def test_another_reps_deal_has_no_close_page(rep_admin, other_rep):
+    opportunity = OpportunityFactory(owner=other_rep)
+    response = rep_admin.post(close_url(opportunity, "won"), {})
+    assert response.status_code == 302 and response["Location"] == "/admin/"  # "Doesn't exist", as elsewhere.
+    opportunity.refresh_from_db()
+    assert not opportunity.is_closed
+
+
+def test_an_unknown_outcome_is_not_a_page(manager_admin):
+    opportunity = OpportunityFactory()
+    assert manager_admin.get(close_url(opportunity, "maybe")).status_code == 302
+    opportunity.refresh_from_db()
+    assert not opportunity.is_closed
+
+
+def test_a_refusal_by_the_service_is_shown_on_its_field_with_the_input_kept(manager_admin, manager):
+    # The form accepts any JSON; the service's rule (an object or a list) refuses a number.
+    data = form_data(name="Kept name", customer=CustomerFactory().pk, owner=manager.pk, products_interested="5")
+    response = manager_admin.post(ADD, data)
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert form.errors["products_interested"] == ["Must be a JSON object or list."]
+    assert form["name"].value() == "Kept name"
+    assert not Opportunity.objects.exists()
+
+
+def test_the_stage_is_a_coloured_badge_in_the_list(manager_admin):
+    OpportunityFactory(won=True)
+    assert (
+        '<span class="crm-badge crm-badge--closed_won">Closed won</span>'
+        in manager_admin.get(CHANGELIST).content.decode()
+    )

@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from crm_project.core.api.fields import JSONObjectField, MoneyField
 from crm_project.core.api.filters import DATE_OR_DATETIME_SCHEMA, DateOrDateTimeField, end_exclusive_of, start_of
+from crm_project.core.api.serializers import StrictModelSerializer, StrictSerializer
 from customers.api.serializers import CustomerSerializer
 from segments.models import PRIORITY_MAX, Segment
 from segments.services import MAX_CUSTOMER_IDS
@@ -37,7 +38,7 @@ class SegmentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class SegmentInputSerializer(serializers.ModelSerializer):
+class SegmentInputSerializer(StrictModelSerializer):
     criteria = JSONObjectField(
         required=False, help_text="Known keys are evaluated (see matching-customers); others are kept and reported."
     )
@@ -60,7 +61,7 @@ _CUSTOMER_IDS_SCHEMA = {
 }
 
 
-class CustomerIdsSerializer(serializers.Serializer):
+class CustomerIdsSerializer(StrictSerializer):
     """``{"customer_ids": [...], "segment_id": ...}``, or the bare array of ids the seed sends."""
 
     customer_ids = serializers.ListField(child=serializers.UUIDField(), max_length=MAX_CUSTOMER_IDS)

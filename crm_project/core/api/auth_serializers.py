@@ -19,6 +19,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import UntypedToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
+from .serializers import StrictJSONMixin, StrictSerializer
 from .tokens import CRMRefreshToken, token_matches_password
 
 
@@ -57,7 +58,7 @@ def _consume(token: CRMRefreshToken, user) -> None:
         raise InvalidToken("Token is blacklisted.") from None
 
 
-class TokenObtainSerializer(TokenObtainPairSerializer):
+class TokenObtainSerializer(StrictJSONMixin, TokenObtainPairSerializer):
     token_class = CRMRefreshToken
 
 
@@ -66,7 +67,7 @@ class TokenPairSerializer(serializers.Serializer):
     refresh = serializers.CharField(read_only=True)
 
 
-class TokenRefreshSerializer(serializers.Serializer):
+class TokenRefreshSerializer(StrictSerializer):
     refresh = serializers.CharField(write_only=True)
     access = serializers.CharField(read_only=True)
 
@@ -79,7 +80,7 @@ class TokenRefreshSerializer(serializers.Serializer):
         return {"access": str(rotated.access_token), "refresh": str(rotated)}
 
 
-class TokenVerifySerializer(serializers.Serializer):
+class TokenVerifySerializer(StrictSerializer):
     token = serializers.CharField(write_only=True)
 
     def validate(self, attrs):
@@ -93,7 +94,7 @@ class TokenVerifySerializer(serializers.Serializer):
         return {}
 
 
-class LogoutSerializer(serializers.Serializer):
+class LogoutSerializer(StrictSerializer):
     refresh = serializers.CharField(write_only=True)
 
     def validate(self, attrs):

@@ -173,7 +173,7 @@ class UserListView(generics.ListAPIView):
                 | Q(email__icontains=search)
             )
         role = self.request.query_params.get("role")
-        if role is not None:
+        if role:  # ``?role=`` is no filter, like every other empty query parameter.
             if role not in ROLE_GROUPS:
                 raise serializers.ValidationError({"role": [f"Choose one of: {', '.join(ROLE_GROUPS)}."]})
             queryset = queryset.filter(groups__name=role)

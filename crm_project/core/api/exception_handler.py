@@ -15,12 +15,13 @@ import logging
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DatabaseError, DataError, IntegrityError, InterfaceError, OperationalError
+from django.db import DataError, IntegrityError
 from django.db.models import ProtectedError, RestrictedError
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from crm_project.core.errors import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS, is_database_outage
 from crm_project.core.exceptions import Conflict, PreconditionFailed
 from crm_project.core.integrity import violation_for
 
@@ -69,12 +70,12 @@ def crm_exception_handler(exc: Exception, context: dict) -> Response | None:
             {"detail": "A value is out of range or of the wrong type for its field."},
             status=status.HTTP_400_BAD_REQUEST,
         )
-    if isinstance(exc, (OperationalError, InterfaceError)) or type(exc) is DatabaseError:
+    if is_database_outage(exc):
         logger.error("Database unavailable: %s", exc)
         return Response(
-            {"detail": "The database is unavailable; retry shortly."},
+            {"detail": DATABASE_UNAVAILABLE},
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            headers={"Retry-After": "5"},
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
 
     logger.exception("Unhandled error in %s", context.get("view").__class__.__name__, exc_info=exc)

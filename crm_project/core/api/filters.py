@@ -39,7 +39,11 @@ class StrictOrderingFilter(OrderingFilter):
         fields = getattr(view, "ordering_fields", None)
         if params and isinstance(fields, (list, tuple)):
             choices = [prefix + field for field in fields for prefix in ("", "-")]
-            params[0]["description"] = "Order by one or more of: " + ", ".join(choices) + " (comma-separated)."
+            params[0]["description"] = "Order by one or more fields, comma-separated; `-` for descending."
+            # A comma-separated list of known fields, exactly what get_ordering() accepts.
+            params[0]["schema"] = {"type": "array", "items": {"type": "string", "enum": choices}}
+            params[0]["style"] = "form"
+            params[0]["explode"] = False
         return params
 
 
@@ -67,6 +71,10 @@ class DateOrDateTimeField(forms.Field):
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         if not is_representable_bound(parsed):
             raise forms.ValidationError(self.error_messages["out_of_range"], code="out_of_range")
+        if isinstance(parsed, dt.datetime) and timezone.is_aware(parsed):
+            # The same instant in UTC: PostgreSQL refuses UTC offsets beyond ±15:59, which
+            # ISO 8601 allows (up to ±23:59).
+            parsed = parsed.astimezone(dt.UTC)
         return parsed
 
 
@@ -136,7 +144,7 @@ class UserIdFilter(django_filters.NumberFilter):
 
 
 DATE_OR_DATETIME_SCHEMA = {
-    "type": "string",
+    "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}],
     "description": "A date (YYYY-MM-DD, midnight in TIME_ZONE) or an ISO 8601 timestamp.",
     "example": "2025-12-31",
 }

@@ -48,8 +48,9 @@ class SafeJSONParser(BaseParser):
         raw = stream.read(limit + 1) if stream is not None else b""
         if len(raw) > limit:
             raise PayloadTooLarge(f"Request body is larger than {limit} bytes.")
-        if not raw.strip():
-            # An empty body on an action that takes none parses as an empty object.
+        if not raw:
+            # An empty body on an action that takes none parses as an empty object; white
+            # space alone is no JSON value (RFC 8259) and is refused below.
             return {}
         try:
             data = orjson.loads(raw)

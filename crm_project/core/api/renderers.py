@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import decimal
+import json
 from typing import Any
 
 import orjson
 from django.utils.functional import Promise
 from rest_framework.renderers import BaseRenderer
+from rest_framework.utils.encoders import JSONEncoder
 
 
 def _default(value: Any) -> Any:
@@ -24,11 +26,15 @@ def _default(value: Any) -> Any:
 
 
 def dumps(data: Any) -> bytes:
-    return orjson.dumps(
-        data,
-        default=_default,
-        option=orjson.OPT_NON_STR_KEYS,
-    )
+    try:
+        return orjson.dumps(data, default=_default, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError as exc:
+        if "64-bit" not in str(exc):
+            raise
+        # PostgreSQL's jsonb keeps numbers as decimals and writes them out in full, so a
+        # client's 1e300 in a JSON field is read back as an integer of 301 digits: more than
+        # orjson writes. The standard library writes any integer.
+        return json.dumps(data, cls=JSONEncoder, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 class ORJSONRenderer(BaseRenderer):

@@ -7,13 +7,20 @@ the server sends against the schema.
 from __future__ import annotations
 
 import uritemplate
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.permissions import AllowAny
 
+from .fields import MONEY_TEXT_PATTERN
 from .permissions import HasCRMRole
+
+# A character that Python's ``str.strip()`` keeps: text that DRF trims to nothing has none.
+# Spelled out, because regex engines disagree on what `\s` matches (U+001C to U+001F, U+0085).
+_WHITE_SPACE = "".join(f"\\u{code:04x}" for code in range(0x3001) if chr(code).isspace())  # U+3000 is the last
+VISIBLE_CHARACTER_PATTERN = f"[^{_WHITE_SPACE}]"
+BLANK_TEXT_PATTERN = f"^[{_WHITE_SPACE}]*$"
 
 ERROR_DETAIL_SCHEMA = {
     "type": "object",
@@ -40,6 +47,7 @@ ERROR_DESCRIPTIONS = {
     "415": ("The request body is not JSON.", ERROR_DETAIL_SCHEMA),
     "422": ("`Idempotency-Key` reused with a different request.", ERROR_DETAIL_SCHEMA),
     "429": ("Too many requests; retry after `Retry-After` seconds.", ERROR_DETAIL_SCHEMA),
+    "503": ("The database is unavailable; retry after `Retry-After` seconds.", ERROR_DETAIL_SCHEMA),
 }
 
 IF_MATCH = OpenApiParameter(
@@ -57,7 +65,8 @@ IDEMPOTENCY_KEY = OpenApiParameter(
         "A client-chosen key (up to 255 characters): a retry with the same key and body within "
         "24 hours returns the first answer without doing the work again."
     ),
-    type=str,
+    # Not blank, as the middleware requires.
+    type={"type": "string", "minLength": 1, "maxLength": 255, "pattern": VISIBLE_CHARACTER_PATTERN},
 )
 
 
@@ -73,7 +82,7 @@ class CRMAutoSchema(AutoSchema):
 
     def _error_statuses(self) -> set[str]:
         """The failures an operation of this shape can answer with."""
-        codes = {"429"}
+        codes = {"429", "503"}  # Every operation reads the database, which may be down.
         if not self._is_open_endpoint():
             codes.add("401")
         if self._requires_role():
@@ -107,6 +116,15 @@ class CRMAutoSchema(AutoSchema):
             return get_input()(partial=action != "create")
         return super().get_request_serializer()
 
+    def _get_request_for_media_type(self, serializer, direction="request"):
+        schema, required = super()._get_request_for_media_type(serializer, direction)
+        if isinstance(serializer, dict) and not required:
+            # A schema given as is (a body of several shapes): the body is required when every
+            # shape requires something, as with a serializer that has required fields.
+            shapes = schema.get("oneOf") or schema.get("anyOf") or [schema]
+            required = all(shape.get("required") or shape.get("type") == "array" for shape in shapes)
+        return schema, required
+
     def get_override_parameters(self):
         params = list(super().get_override_parameters())
         if self.method in {"PUT", "PATCH", "DELETE"} and self._has_path_parameters():
@@ -129,13 +147,27 @@ class CRMAutoSchema(AutoSchema):
 
     def _get_response_headers_for_code(self, status_code, direction="response"):
         headers = super()._get_response_headers_for_code(status_code, direction)
-        if status_code == "429":
+        if status_code in {"429", "503"}:
             headers["Retry-After"] = {"schema": {"type": "integer"}, "description": "Seconds to wait."}
         if status_code == "401":
             headers["WWW-Authenticate"] = {"schema": {"type": "string"}}
         if status_code in {"200", "201"} and getattr(self.view, "sends_etag", False) and self._has_path_parameters():
             headers["ETag"] = {"schema": {"type": "string"}, "description": "The record's version, for `If-Match`."}
         return headers
+
+
+class MoneyFieldSchema(OpenApiSerializerFieldExtension):
+    """Money goes out as a JSON number; it comes in as a number or as exact text in cents."""
+
+    target_class = "crm_project.core.api.fields.MoneyField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        number = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        if direction == "response":
+            return number
+        number = {key: value for key, value in number.items() if key not in {"nullable", "readOnly", "writeOnly"}}
+        return {"anyOf": [number, {"type": "string", "pattern": MONEY_TEXT_PATTERN}]}
 
 
 class CRMJWTAuthenticationScheme(OpenApiAuthenticationExtension):
@@ -148,6 +180,56 @@ class CRMJWTAuthenticationScheme(OpenApiAuthenticationExtension):
         return build_bearer_security_scheme_object(
             header_name="Authorization", token_prefix="Bearer", bearer_format="JWT"
         )
+
+
+def empty_query_values_mean_absent(result, generator, request, public):
+    """
+    An optional query parameter sent empty (``?status=``, as an HTML form sends an unset
+    field) counts as absent: every filter, paging and ordering parameter reads it so.
+    """
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query" and not parameter.get("required"):
+                    parameter["allowEmptyValue"] = True
+    return result
+
+
+def _request_schemas(result):
+    """Every schema a client sends: the ``...Request`` components and inline request bodies."""
+    for name, schema in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request"):
+            yield schema
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            if isinstance(operation, dict):
+                for media in operation.get("requestBody", {}).get("content", {}).values():
+                    yield media.get("schema", {})
+
+
+def non_blank_text_has_a_visible_character(result, generator, request, public):
+    """
+    Text fields that may not be blank are trimmed first (DRF's ``trim_whitespace``), so
+    ``"   "`` is as blank as ``""``: such a field needs one character that is not white space.
+    """
+    stack = list(_request_schemas(result))
+    while stack:
+        schema = stack.pop()
+        if not isinstance(schema, dict):
+            continue
+        if (
+            schema.get("type") == "string"
+            and schema.get("minLength", 0) >= 1
+            and not {"pattern", "format", "enum"} & schema.keys()
+        ):
+            schema["pattern"] = VISIBLE_CHARACTER_PATTERN
+        stack.extend(schema.get("properties", {}).values())
+        stack.extend(schema.get(key) for key in ("items", "additionalProperties") if isinstance(schema.get(key), dict))
+        for key in ("anyOf", "oneOf", "allOf"):
+            stack.extend(schema.get(key, []))
+    return result
 
 
 def paths_without_trailing_slash(result, generator, request, public):

@@ -42,6 +42,13 @@ class CRMModelViewSet(viewsets.GenericViewSet):
 
     # --- plumbing -----------------------------------------------------------------------
 
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if request.method in {"POST", "PUT", "PATCH"}:
+            # A body, when one is sent, is JSON within the limits (400, 413, 415) on every
+            # write, also on an action that reads nothing from it: never silently ignored.
+            request.data  # noqa: B018 - parsing is the point
+
     def get_queryset(self) -> QuerySet:
         return self.visible_queryset()
 
