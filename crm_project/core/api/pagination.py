@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from django.core.paginator import Paginator
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -25,7 +26,25 @@ def _positive_int(request, name: str) -> int | None:
     return value
 
 
+class FullLimitPaginator(Paginator):
+    """
+    Asks the database for a whole page (``LIMIT page_size``) even when fewer rows are left.
+
+    Django's paginator cuts the last page's LIMIT down to the rows the count found, so a
+    search matching one lead asks for ``LIMIT 1``; PostgreSQL then expects to meet a match
+    early and walks the whole ``created_at`` index filtering every row (1.4 s at a million
+    leads) instead of collecting the few matches from the search indexes and sorting them.
+    The rows returned are the same.
+    """
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        return self._get_page(self.object_list[bottom : bottom + self.per_page], number, self)
+
+
 class CRMPageNumberPagination(PageNumberPagination):
+    django_paginator_class = FullLimitPaginator
     page_size = DEFAULT_PAGE_SIZE
     page_size_query_param = "page_size"
     max_page_size = MAX_PAGE_SIZE
