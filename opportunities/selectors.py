@@ -42,19 +42,35 @@ def _win_rate(won: int, lost: int) -> Decimal:
     return (Decimal(won * 100) / Decimal(won + lost)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-def _stage_aggregates() -> dict[str, Any]:
-    """Count, Σ estimated_value and Σ expected_revenue of every stage, as conditional aggregates."""
-    aggregates = {}
+def _stage_totals(queryset: QuerySet[Opportunity], *group_by: str) -> QuerySet:
+    """
+    Count, Σ estimated_value and Σ expected_revenue per stage (and per ``group_by``), in one
+    grouped query. COUNT(*) and the columns of ``opp_pipeline_idx`` only, so PostgreSQL
+    reads the index alone (with a fresh visibility map) instead of the table.
+    """
+    return (
+        queryset.values(*group_by, "stage")
+        .annotate(count=Count("*"), total=Sum("estimated_value"), weighted=Sum("expected_revenue"))
+        .order_by()
+    )
+
+
+def _empty_row() -> dict[str, Any]:
+    row: dict[str, Any] = {}
     for stage in OpportunityStage.values:
-        in_stage = Q(stage=stage)
-        aggregates[f"{stage}_count"] = Count("pk", filter=in_stage)
-        aggregates[f"{stage}_total"] = Sum("estimated_value", filter=in_stage, default=ZERO)
-        aggregates[f"{stage}_weighted"] = Sum("expected_revenue", filter=in_stage, default=ZERO)
-    return aggregates
+        row.update({f"{stage}_count": 0, f"{stage}_total": ZERO, f"{stage}_weighted": ZERO})
+    return row
+
+
+def _add_stage(row: dict[str, Any], totals: dict[str, Any]) -> None:
+    stage = totals["stage"]
+    row[f"{stage}_count"] += totals["count"]
+    row[f"{stage}_total"] += totals["total"]
+    row[f"{stage}_weighted"] += totals["weighted"]
 
 
 def _pipeline_stats_from(row: dict[str, Any]) -> dict[str, Any]:
-    """The contract's statistics from one row of ``_stage_aggregates``: the one place they are defined."""
+    """The contract's statistics from the stage totals of ``_stage_totals``: the one place they are defined."""
     by_stage = {
         stage: {
             "count": row[f"{stage}_count"],
@@ -92,7 +108,10 @@ def opportunity_pipeline_stats(user, *, owner_id: int | None = None) -> dict[str
     - ``total_pipeline_value`` / ``weighted_pipeline_value``: those sums over open stages;
     - ``won_value``: Σ estimated_value of closed_won; ``win_rate``: won ÷ (won + lost) × 100.
     """
-    return _pipeline_stats_from(_pipeline_queryset(user, owner_id).aggregate(**_stage_aggregates()))
+    row = _empty_row()
+    for totals in _stage_totals(_pipeline_queryset(user, owner_id)):
+        _add_stage(row, totals)
+    return _pipeline_stats_from(row)
 
 
 def opportunity_pipeline_by_owner(user, *, owner_id: int | None = None) -> list[dict[str, Any]]:
@@ -102,14 +121,13 @@ def opportunity_pipeline_by_owner(user, *, owner_id: int | None = None) -> list[
     username). Opportunities without an owner make one row whose owner is ``None``. Ordered by
     weighted pipeline value, largest first, then by name.
     """
-    rows = (
-        _pipeline_queryset(user, owner_id)
-        .values("owner_id", "owner__username", "owner__first_name", "owner__last_name")
-        .annotate(**_stage_aggregates())
-        .order_by()
-    )
+    owner_fields = ("owner_id", "owner__username", "owner__first_name", "owner__last_name")
+    rows: dict[Any, dict[str, Any]] = {}
+    for totals in _stage_totals(_pipeline_queryset(user, owner_id), *owner_fields):
+        row = rows.setdefault(totals["owner_id"], {**_empty_row(), **{name: totals[name] for name in owner_fields}})
+        _add_stage(row, totals)
     by_owner = []
-    for row in rows:
+    for row in rows.values():
         full_name = f"{row['owner__first_name'] or ''} {row['owner__last_name'] or ''}".strip()
         by_owner.append(
             {
