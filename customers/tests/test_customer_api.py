@@ -193,7 +193,7 @@ def test_list_query_count_does_not_grow_with_page_size(manager_client, django_as
     for customer in CustomerFactory.create_batch(5):
         SegmentMembership.objects.create(segment=segment, customer=customer)
     with django_assert_max_num_queries(6) as small:
-        assert len(manager_client.get(LIST_URL).json()["results"]) == 5
+        assert len(manager_client.get(LIST_URL, {"page_size": 5}).json()["results"]) == 5
     for customer in CustomerFactory.create_batch(45):
         SegmentMembership.objects.create(segment=segment, customer=customer)
     with django_assert_max_num_queries(6) as large:

@@ -452,7 +452,7 @@ def test_a_page_past_the_end_is_404(manager_client):
 def test_list_query_count_does_not_grow_with_page_size(manager_client, rep, django_assert_max_num_queries):
     LeadFactory.create_batch(5, assigned_to=rep)
     with django_assert_max_num_queries(6) as small:
-        assert len(manager_client.get(LIST_URL).json()["results"]) == 5
+        assert len(manager_client.get(LIST_URL, {"page_size": 5}).json()["results"]) == 5
     LeadFactory.create_batch(45, assigned_to=rep)
     with django_assert_max_num_queries(6) as large:
         assert len(manager_client.get(LIST_URL).json()["results"]) == 50

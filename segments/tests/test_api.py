@@ -209,7 +209,7 @@ def test_bad_list_parameters_are_400_naming_them(manager_client, query):
 def test_list_query_count_does_not_grow_with_page_size(manager_client, django_assert_max_num_queries):
     SegmentFactory.create_batch(5)
     with django_assert_max_num_queries(4) as small:
-        assert len(manager_client.get(LIST_URL).json()["results"]) == 5
+        assert len(manager_client.get(LIST_URL, {"page_size": 5}).json()["results"]) == 5
     SegmentFactory.create_batch(45)
     with django_assert_max_num_queries(4) as large:
         assert len(manager_client.get(LIST_URL).json()["results"]) == 50

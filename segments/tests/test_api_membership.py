@@ -164,7 +164,7 @@ def test_member_list_query_count_does_not_grow_with_page_size(manager_client, dj
     for customer in CustomerFactory.create_batch(5):
         SegmentMembershipFactory(segment=segment, customer=customer)
     with django_assert_max_num_queries(6) as small:
-        assert len(manager_client.get(url(segment, "customers")).json()["results"]) == 5
+        assert len(manager_client.get(url(segment, "customers"), {"page_size": 5}).json()["results"]) == 5
     for customer in CustomerFactory.create_batch(45):
         SegmentMembershipFactory(segment=segment, customer=customer)
     with django_assert_max_num_queries(6) as large:

@@ -28,16 +28,23 @@ def _positive_int(request, name: str) -> int | None:
 
 class FullLimitPaginator(Paginator):
     """
-    Asks the database for a whole page (``LIMIT page_size``) even when fewer rows are left.
+    Django's paginator, with two savings that leave every answer the same:
 
-    Django's paginator cuts the last page's LIMIT down to the rows the count found, so a
-    search matching one lead asks for ``LIMIT 1``; PostgreSQL then expects to meet a match
-    early and walks the whole ``created_at`` index filtering every row (1.4 s at a million
-    leads) instead of collecting the few matches from the search indexes and sorting them.
-    The rows returned are the same.
+    - The first page is read before the count, and when it is not full its length is the
+      count: a search or filter that matches a few rows costs one query, not two.
+    - The database is always asked for a whole page (``LIMIT page_size``). Django cuts the
+      last page's LIMIT down to the rows the count found, so a search matching one lead
+      asks for ``LIMIT 1``; PostgreSQL then expects to meet a match early and walks the
+      whole ``created_at`` index filtering every row (1.4 s at a million leads) instead of
+      collecting the few matches from the search indexes and sorting them.
     """
 
     def page(self, number):
+        if number == 1:
+            rows = list(self.object_list[: self.per_page])
+            if len(rows) < self.per_page:
+                self.count = len(rows)  # Otherwise counted when first needed.
+            return self._get_page(rows, 1, self)
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         return self._get_page(self.object_list[bottom : bottom + self.per_page], number, self)

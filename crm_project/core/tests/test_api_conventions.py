@@ -59,6 +59,23 @@ def test_a_short_last_page_still_asks_the_database_for_a_whole_page(manager_clie
     assert page_query.endswith("LIMIT 2 OFFSET 2")
 
 
+def test_a_first_page_that_is_not_full_is_its_own_count(manager_client):
+    CustomerFactory.create_batch(3)
+    with CaptureQueriesContext(connection) as captured:
+        body = manager_client.get(URL + "?page_size=5").json()
+    assert (body["count"], body["total_pages"], len(body["results"]), body["next"]) == (3, 1, 3, None)
+    assert not [q for q in captured.captured_queries if "COUNT(*)" in q["sql"] and "customers_customer" in q["sql"]]
+
+
+def test_a_full_first_page_is_counted(manager_client):
+    CustomerFactory.create_batch(3)
+    body = manager_client.get(URL + "?page_size=3").json()
+    assert (body["count"], body["total_pages"], body["next"]) == (3, 1, None)
+    body = manager_client.get(URL + "?page_size=2").json()
+    assert (body["count"], body["total_pages"], len(body["results"])) == (3, 2, 2)
+    assert "page=2" in body["next"]
+
+
 def test_a_page_past_the_end_is_404(manager_client):
     CustomerFactory.create_batch(3)
     assert manager_client.get(URL + "?page=3&page_size=2").status_code == 404
