@@ -76,10 +76,10 @@ def lead_analytics_summary(
     if end is not None:
         leads = leads.filter(created_at__lt=end_exclusive_of(end))
 
-    # One grouped query over COUNT(*) and the columns of lead_analytics_idx only, so that
-    # PostgreSQL reads the index alone instead of the table.
+    # One grouped query over COUNT(*) and the columns of lead_analytics_idx only, grouped in
+    # the index's order, so that PostgreSQL reads the index alone and aggregates as it goes.
     groups = (
-        leads.values("status", "source")
+        leads.values("assigned_to_id", "status", "source")
         .annotate(
             count=Count("*"),
             dated_conversions=Count("converted_at"),

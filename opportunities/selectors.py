@@ -44,12 +44,13 @@ def _win_rate(won: int, lost: int) -> Decimal:
 
 def _stage_totals(queryset: QuerySet[Opportunity], *group_by: str) -> QuerySet:
     """
-    Count, Σ estimated_value and Σ expected_revenue per stage (and per ``group_by``), in one
-    grouped query. COUNT(*) and the columns of ``opp_pipeline_idx`` only, so PostgreSQL
-    reads the index alone (with a fresh visibility map) instead of the table.
+    Count, Σ estimated_value and Σ expected_revenue per owner and stage (and per
+    ``group_by``), in one grouped query. COUNT(*) and the columns of ``opp_pipeline_idx``
+    only, grouped in the index's order: PostgreSQL reads the index alone (with a fresh
+    visibility map) and aggregates as it goes, without hashing. Callers add the owners up.
     """
     return (
-        queryset.values(*group_by, "stage")
+        queryset.values("owner_id", *group_by, "stage")
         .annotate(count=Count("*"), total=Sum("estimated_value"), weighted=Sum("expected_revenue"))
         .order_by()
     )
@@ -121,10 +122,11 @@ def opportunity_pipeline_by_owner(user, *, owner_id: int | None = None) -> list[
     username). Opportunities without an owner make one row whose owner is ``None``. Ordered by
     weighted pipeline value, largest first, then by name.
     """
-    owner_fields = ("owner_id", "owner__username", "owner__first_name", "owner__last_name")
+    owner_fields = ("owner__username", "owner__first_name", "owner__last_name")
     rows: dict[Any, dict[str, Any]] = {}
     for totals in _stage_totals(_pipeline_queryset(user, owner_id), *owner_fields):
-        row = rows.setdefault(totals["owner_id"], {**_empty_row(), **{name: totals[name] for name in owner_fields}})
+        names = {name: totals[name] for name in ("owner_id", *owner_fields)}
+        row = rows.setdefault(totals["owner_id"], {**_empty_row(), **names})
         _add_stage(row, totals)
     by_owner = []
     for row in rows.values():
