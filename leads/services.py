@@ -51,7 +51,8 @@ from .models import OPEN_STATUSES, UPDATABLE_STATUSES, Lead, LeadStatus
 
 LEAD_NUMBER_PREFIX = "LEAD"
 
-# What a client may set when creating a lead; an update may also set ``status``.
+# What a client may set when creating or updating a lead (an update may also set ``status``,
+# through its own rules).
 CREATE_FIELDS = (
     "company_name",
     "industry",
@@ -72,7 +73,6 @@ CREATE_FIELDS = (
     "assigned_to",
     "next_follow_up_date",
 )
-EDITABLE_FIELDS = (*CREATE_FIELDS, "status")
 REQUIRED_FIELDS = ("company_name", "contact_person", "email")
 
 EMAIL_TAKEN = "A lead with this email already exists."

@@ -7,9 +7,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from communications.models import Communication
+from communications.services import EDITABLE_FIELDS
 from crm_project.core.api.fields import ActiveUserField, DateOrDateTimeQueryField, JSONListField, VisibleRelatedField
 from crm_project.core.api.filters import start_of
-from crm_project.core.api.serializers import StrictModelSerializer
+from crm_project.core.api.serializers import StrictModelSerializer, api_field_names
 from customers.selectors import customer_list_visible_to
 from leads.selectors import lead_list_visible_to
 from opportunities.selectors import opportunity_list_visible_to
@@ -86,22 +87,7 @@ class CommunicationInputSerializer(StrictModelSerializer):
 
     class Meta:
         model = Communication
-        fields = [
-            "customer_id",
-            "lead_id",
-            "opportunity_id",
-            "our_representative_id",
-            "type",
-            "direction",
-            "subject",
-            "content",
-            "contact_person",
-            "communication_date",
-            "duration_minutes",
-            "requires_follow_up",
-            "follow_up_date",
-            "attachments",
-        ]
+        fields = api_field_names(Communication, EDITABLE_FIELDS)
         extra_kwargs = {
             "communication_date": {"help_text": "Defaults to now. A plain date means its midnight."},
             "follow_up_date": {"help_text": "Required when requires_follow_up is true."},

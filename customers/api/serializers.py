@@ -6,8 +6,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from crm_project.core.api.fields import ActiveUserField, MoneyField
-from crm_project.core.api.serializers import StrictModelSerializer
+from crm_project.core.api.serializers import StrictModelSerializer, api_field_names
 from customers.models import CreditRating, Customer, OrderFrequency
+from customers.services import EDITABLE_FIELDS
 
 
 class CustomerSerializer(serializers.ModelSerializer):
@@ -63,21 +64,4 @@ class CustomerInputSerializer(StrictModelSerializer):
 
     class Meta:
         model = Customer
-        fields = [
-            "company_name",
-            "industry",
-            "contact_person",
-            "email",
-            "phone",
-            "website",
-            "address",
-            "city",
-            "state",
-            "country",
-            "credit_rating",
-            "payment_terms",
-            "annual_spend",
-            "order_frequency",
-            "account_manager_id",
-            "is_active",
-        ]
+        fields = api_field_names(Customer, EDITABLE_FIELDS)

@@ -16,9 +16,10 @@ from crm_project.core.api.fields import (
     TimestampField,
     VisibleRelatedField,
 )
-from crm_project.core.api.serializers import StrictModelSerializer, StrictSerializer
+from crm_project.core.api.serializers import StrictModelSerializer, StrictSerializer, api_field_names
 from customers.selectors import customer_list_visible_to
 from leads.models import Lead, LeadSource, LeadStatus
+from leads.services import CREATE_FIELDS
 
 NOTE_MAX_LENGTH = 10_000
 
@@ -97,26 +98,7 @@ class LeadCreateSerializer(StrictModelSerializer):
 
     class Meta:
         model = Lead
-        fields = [
-            "company_name",
-            "industry",
-            "company_size",
-            "website",
-            "contact_person",
-            "title_position",
-            "email",
-            "phone",
-            "city",
-            "state",
-            "country",
-            "source",
-            "priority",
-            "estimated_deal_value",
-            "requirements",
-            "notes",
-            "assigned_to_id",
-            "next_follow_up_date",
-        ]
+        fields = api_field_names(Lead, CREATE_FIELDS)
 
 
 class LeadUpdateSerializer(LeadCreateSerializer):

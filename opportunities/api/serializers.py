@@ -11,10 +11,11 @@ from rest_framework import serializers
 from crm_project.core.api.fields import ActiveUserField, MoneyField, TimestampField, VisibleRelatedField
 from crm_project.core.api.filters import MAX_USER_ID
 from crm_project.core.api.schema import BLANK_TEXT_PATTERN, VISIBLE_CHARACTER_PATTERN
-from crm_project.core.api.serializers import StrictModelSerializer, StrictSerializer
+from crm_project.core.api.serializers import StrictModelSerializer, StrictSerializer, api_field_names
 from customers.selectors import customer_list_visible_to
 from leads.selectors import lead_list_visible_to
 from opportunities.models import CLOSED_STAGES, Opportunity, OpportunityStage, OpportunityStageChange
+from opportunities.services import EDITABLE_FIELDS
 
 PRODUCTS_SCHEMA = {
     "oneOf": [{"type": "object", "additionalProperties": {}}, {"type": "array", "items": {}}],
@@ -131,21 +132,7 @@ class OpportunityInputSerializer(StrictModelSerializer):
 
     class Meta:
         model = Opportunity
-        fields = [
-            "name",
-            "description",
-            "customer_id",
-            "lead_id",
-            "owner_id",
-            "estimated_value",
-            "probability",
-            "expected_close_date",
-            "stage",
-            "next_step",
-            "next_step_date",
-            "products_interested",
-            "notes",
-        ]
+        fields = api_field_names(Opportunity, EDITABLE_FIELDS)
 
 
 class OpportunityCloseSerializer(StrictSerializer):

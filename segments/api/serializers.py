@@ -8,10 +8,10 @@ from rest_framework import serializers
 
 from crm_project.core.api.fields import JSONObjectField, MoneyField
 from crm_project.core.api.filters import DATE_OR_DATETIME_SCHEMA, DateOrDateTimeField, end_exclusive_of, start_of
-from crm_project.core.api.serializers import StrictModelSerializer, StrictSerializer
+from crm_project.core.api.serializers import StrictModelSerializer, StrictSerializer, api_field_names
 from customers.api.serializers import CustomerSerializer
 from segments.models import PRIORITY_MAX, Segment
-from segments.services import MAX_CUSTOMER_IDS
+from segments.services import EDITABLE_FIELDS, MAX_CUSTOMER_IDS
 
 TOTAL_MAX_DIGITS = 20  # Sums of many money values outgrow a single value's 14 digits.
 
@@ -49,7 +49,7 @@ class SegmentInputSerializer(StrictModelSerializer):
 
     class Meta:
         model = Segment
-        fields = ["name", "description", "code", "criteria", "is_active", "priority", "benefits"]
+        fields = api_field_names(Segment, EDITABLE_FIELDS)
 
 
 # --- membership -------------------------------------------------------------------------------

@@ -92,3 +92,12 @@ class StrictSerializer(StrictJSONMixin, serializers.Serializer):
 
 class StrictModelSerializer(StrictJSONMixin, serializers.ModelSerializer):
     pass
+
+
+def api_field_names(model, writable_fields) -> list[str]:
+    """
+    The API's names for a service's writable fields, so that an input serializer takes
+    exactly what its service may write (the service's tuple is the one list): a relation
+    ``owner`` is sent as ``owner_id``.
+    """
+    return [f"{name}_id" if model._meta.get_field(name).is_relation else name for name in writable_fields]
