@@ -50,7 +50,7 @@ function done(summary, latency, requests)
     'BENCH_REPORT {"requests": %d, "duration_us": %d, "errors": %d, "timeouts": %d, ' ..
     '"p50_us": %d, "p95_us": %d, "p99_us": %d, "max_us": %d, "statuses": {%s}}\n',
     summary.requests, summary.duration,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write,  -- statuses: counted below
     summary.errors.timeout,
     latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max,
     table.concat(parts, ", ")))

@@ -18,21 +18,17 @@ from django.urls import path
 
 from crm_project.core.api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from crm_project.core.api.renderers import dumps  # orjson
+from leads.api.serializers import LeadSerializer
 
-LEAD_COLUMNS = (
-    "id, lead_number, company_name, industry, company_size, website, contact_person, title_position, "
-    "email, phone, city, state, country, source, status, priority, estimated_deal_value, requirements, "
-    "notes, qualification_score, is_qualified, qualified_at, assigned_to_id, next_follow_up_date, "
-    "last_contacted_at, converted_customer_id, converted_at, created_by_id, created_at, updated_at"
-)
+# The lead list's fields, as columns; its one computed field is added by ``_lead``.
+FIELDS = [name for name in LeadSerializer.Meta.fields if name != "assigned_to_name"]
 PAGE_SQL = f"""
-    SELECT {", ".join(f"l.{column}" for column in LEAD_COLUMNS.split(", "))},
+    SELECT {", ".join(f"l.{column}" for column in FIELDS)},
            u.first_name, u.last_name, u.username
     FROM leads_lead l LEFT JOIN auth_user u ON u.id = l.assigned_to_id
     ORDER BY l.created_at DESC, l.id DESC
     LIMIT %s OFFSET %s
 """
-FIELDS = LEAD_COLUMNS.split(", ")
 
 
 def _int_param(request, name: str, default: int) -> int:
