@@ -145,14 +145,16 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Cache (throttle counters; shared by every worker) ----------------------------------
+# --- Cache and rate counters (shared by every worker and host) --------------------------
 
+# Rate-limit counts live in Redis when it is configured (an atomic INCR), otherwise in the
+# database (an atomic upsert): see crm_project/core/ratelimit.py.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
-    # The database is shared by every worker and host, so throttle counts hold across
-    # them without another service. Its table is created by a core migration.
+    # The database is shared by every worker and host without another service. Its table is
+    # created by a core migration.
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
@@ -203,6 +205,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 # --- REST framework ---------------------------------------------------------------------
 
 API_USER_RATE = os.environ.get("API_USER_RATE", "1200/min")
+NUM_PROXIES = env_int("DJANGO_NUM_PROXIES", 0)
+if NUM_PROXIES < 0:
+    raise ImproperlyConfigured(f"DJANGO_NUM_PROXIES cannot be negative, got {NUM_PROXIES}.")
 AUTH_RATE_PER_IP = os.environ.get("AUTH_RATE_PER_IP", "30/min")
 AUTH_RATE_PER_USERNAME = os.environ.get("AUTH_RATE_PER_USERNAME", "10/min")
 
@@ -226,7 +231,10 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "crm_project.core.api.exception_handler.crm_exception_handler",
     "COERCE_DECIMAL_TO_STRING": False,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    "NUM_PROXIES": env_int("DJANGO_NUM_PROXIES", 0) or None,
+    # The client address that throttles count: the socket's with no proxy in front; with N
+    # trusted proxies, the Nth address from the right of X-Forwarded-For. Never ``None``,
+    # which would make DRF trust the whole header, whatever a client writes into it.
+    "NUM_PROXIES": NUM_PROXIES,
 }
 
 SIMPLE_JWT = {

@@ -12,7 +12,7 @@ header is carried out at most once per user and key.
 - The same key with a different method, path or body is 422.
 - Answers 2xx and 4xx (except 429) are stored; a 5xx or 429 rolls everything back, so the
   retry does the work.
-- Keys live 24 hours; ``manage.py prune_idempotency_keys`` deletes older ones.
+- Keys live 24 hours; ``manage.py prune_expired`` deletes older ones.
 
 The transaction wraps the view, so the services' own transactions become savepoints of it and
 their ``on_commit`` actions run when it commits (``ATOMIC_REQUESTS`` stays off for every
@@ -32,6 +32,7 @@ from django.utils import timezone
 from rest_framework.exceptions import APIException
 
 from crm_project.core.api.authentication import CRMJWTAuthentication
+from crm_project.core.api.throttles import precount_user_rate
 from crm_project.core.errors import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
 from crm_project.core.models import IdempotencyRecord
 
@@ -110,6 +111,9 @@ class IdempotencyMiddleware:
             fingerprint = _fingerprint(request)
         except RequestDataTooBig:
             return _json(413, "Request body is too large.")
+        # Counted before the transaction below opens: a rate counter row locked inside it would
+        # hold the user's other requests until this one ends. The view's throttle reads the decision.
+        precount_user_rate(request, user)
         return self._process_once(request, user, key, fingerprint)
 
     def _process_once(self, request, user, key: str, fingerprint: str) -> HttpResponse:

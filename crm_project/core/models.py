@@ -68,3 +68,45 @@ class IdempotencyRecord(models.Model):
     @property
     def is_complete(self) -> bool:
         return self.status_code is not None
+
+
+class RateCounter(models.Model):
+    """
+    The hits of one rate-limit key in its latest fixed window and in the window before it
+    (``ratelimit.py``), when no Redis is configured. Written only by ``DatabaseCounters``,
+    with one atomic upsert per hit.
+    """
+
+    key = models.CharField(max_length=255, unique=True)
+    # Unix seconds at which the latest window starts; a multiple of the limit's period.
+    window_start = models.BigIntegerField()
+    hits = models.PositiveIntegerField(default=0)
+    previous_hits = models.PositiveIntegerField(default=0)
+    # Unix seconds after which no window reads this row any more (it can be deleted).
+    expires_at = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"], name="ratecounter_expires_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.key}@{self.window_start}: {self.hits}"
+
+
+class RevokedSignIn(models.Model):
+    """
+    A sign-in ended by logout. Every token issued from one sign-in (its refresh tokens, each
+    rotation's successor, and their access tokens) carries the sign-in's id in its ``sid``
+    claim; a row here makes all of them invalid at once (``api/tokens.py``).
+    """
+
+    sign_in_id = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    revoked_at = models.DateTimeField(default=timezone.now)
+    # No token of the sign-in outlives this; the row is useless after it and may be deleted.
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"], name="revokedsignin_expires_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.sign_in_id}"

@@ -4,7 +4,8 @@ Token serializers that close SimpleJWT 5.5.1's gaps:
 - a refresh token is single-use: of concurrent refreshes with one token exactly one wins
   (the blacklist row's unique key decides), the others get 401;
 - a refresh token dies with a password change (the ``pwv`` claim), like access tokens;
-- a refresh token of a deleted or deactivated user is 401, not a 500.
+- a refresh token of a deleted or deactivated user is 401, not a 500;
+- logout ends the sign-in: every token descending from it stops working at once.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from rest_framework_simplejwt.tokens import UntypedToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from .serializers import StrictJSONMixin, StrictSerializer
-from .tokens import CRMRefreshToken, token_matches_password
+from .tokens import CRMRefreshToken, revoke_sign_in, sign_in_is_revoked, sign_in_of, token_matches_password
 
 
 def _parse_refresh(raw: str) -> CRMRefreshToken:
@@ -31,7 +32,7 @@ def _parse_refresh(raw: str) -> CRMRefreshToken:
 
 
 def _active_owner(token) -> object:
-    """The token's user, if it still exists, is active and has not changed password."""
+    """The token's user, if it still exists, is active, has not changed password nor logged out."""
     user_id = token.get(api_settings.USER_ID_CLAIM)
     user = get_user_model().objects.filter(**{api_settings.USER_ID_FIELD: user_id}).first()
     if user is None or not user.is_active:
@@ -40,6 +41,8 @@ def _active_owner(token) -> object:
         raise AuthenticationFailed(
             "The password has changed since this token was issued; sign in again.", code="password_changed"
         )
+    if sign_in_is_revoked(token):
+        raise AuthenticationFailed("This sign-in has ended (logout); sign in again.", code="signed_out")
     return user
 
 
@@ -76,7 +79,7 @@ class TokenRefreshSerializer(StrictSerializer):
         user = _active_owner(token)
         with transaction.atomic():
             _consume(token, user)
-            rotated = CRMRefreshToken.for_user(user)
+            rotated = CRMRefreshToken.for_user(user, sign_in_id=sign_in_of(token))
         return {"access": str(rotated.access_token), "refresh": str(rotated)}
 
 
@@ -103,4 +106,5 @@ class LogoutSerializer(StrictSerializer):
         user = get_user_model().objects.filter(**{api_settings.USER_ID_FIELD: user_id}).first()
         with transaction.atomic():
             _consume(token, user)
+            revoke_sign_in(token, user)
         return {}

@@ -7,6 +7,7 @@ from django.db.models import Q
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -23,7 +24,7 @@ from .auth_serializers import (
 from .authentication import remember_role, users_with_roles
 from .permissions import HasCRMRole
 from .schema import ERROR_DETAIL_SCHEMA
-from .throttles import TokenEndpointIPThrottle, TokenEndpointUsernameThrottle
+from .throttles import ClientAddressThrottle, SignInGuard
 
 
 class BearerChallengeOnly(BaseAuthentication):
@@ -61,7 +62,21 @@ class TokenObtainView(_TokenEndpoint):
     """Exchange a username and password for an access and a refresh token."""
 
     serializer_class = TokenObtainSerializer
-    throttle_classes = [TokenEndpointIPThrottle, TokenEndpointUsernameThrottle]
+    throttle_classes = [ClientAddressThrottle]
+
+    def post(self, request, *args, **kwargs):
+        username = request.data.get("username") if isinstance(request.data, dict) else None
+        guard = SignInGuard(username=username, address=ClientAddressThrottle().get_ident(request))
+        locked = guard.is_locked()
+        if locked and guard.address_has_failed():
+            raise Throttled(wait=guard.wait())
+        try:
+            return super().post(request, *args, **kwargs)
+        except AuthenticationFailed:
+            guard.record_failure()
+            if locked:
+                raise Throttled(wait=guard.wait()) from None
+            raise
 
 
 @extend_schema(tags=["auth"], auth=[], responses={200: TokenPairSerializer, 401: UNAUTHORIZED})
@@ -69,7 +84,7 @@ class TokenRefreshView(_TokenEndpoint):
     """Exchange a refresh token for a new pair; the old refresh token is spent."""
 
     serializer_class = TokenRefreshSerializer
-    throttle_classes = [TokenEndpointIPThrottle]
+    throttle_classes = [ClientAddressThrottle]
 
 
 @extend_schema(
@@ -79,7 +94,7 @@ class TokenVerifyView(_TokenEndpoint):
     """Check that a token is valid (signature, expiry, blacklist, its user)."""
 
     serializer_class = TokenVerifySerializer
-    throttle_classes = [TokenEndpointIPThrottle]
+    throttle_classes = [ClientAddressThrottle]
 
 
 @extend_schema(
@@ -91,7 +106,7 @@ class LogoutView(_TokenEndpoint):
     """Spend a refresh token so that it can never be used again."""
 
     serializer_class = LogoutSerializer
-    throttle_classes = [TokenEndpointIPThrottle]
+    throttle_classes = [ClientAddressThrottle]
     success_status = status.HTTP_205_RESET_CONTENT
 
     def post(self, request, *args, **kwargs):

@@ -109,6 +109,47 @@ def test_logout_spends_the_refresh_token_for_good(anon_client, manager):
     assert anon_client.post(REFRESH_URL, {"refresh": pair["refresh"]}, format="json").status_code == 401
 
 
+def test_logout_ends_the_access_tokens_of_that_sign_in_at_once(anon_client, manager):
+    pair = obtain(anon_client, "manager").json()
+    assert anon_client.post(LOGOUT_URL, {"refresh": pair["refresh"]}, format="json").status_code == 205
+    response = bearer(anon_client, pair["access"]).get(ME_URL)
+    assert response.status_code == 401
+    assert "sign in again" in response.json()["detail"]
+    anon_client.credentials()
+    assert anon_client.post(VERIFY_URL, {"token": pair["access"]}, format="json").status_code == 401
+
+
+def test_logout_ends_the_tokens_refreshed_from_that_sign_in_too(anon_client, manager):
+    first = obtain(anon_client, "manager").json()
+    second = anon_client.post(REFRESH_URL, {"refresh": first["refresh"]}, format="json").json()
+    anon_client.post(LOGOUT_URL, {"refresh": second["refresh"]}, format="json")
+    for access in (first["access"], second["access"]):
+        assert bearer(anon_client, access).get(ME_URL).status_code == 401
+
+
+def test_logout_leaves_the_users_other_sign_ins_working(anon_client, manager):
+    laptop = obtain(anon_client, "manager").json()
+    phone = obtain(anon_client, "manager").json()
+    anon_client.post(LOGOUT_URL, {"refresh": laptop["refresh"]}, format="json")
+    assert bearer(anon_client, phone["access"]).get(ME_URL).status_code == 200
+    anon_client.credentials()
+    assert anon_client.post(REFRESH_URL, {"refresh": phone["refresh"]}, format="json").status_code == 200
+
+
+def test_authentication_reads_user_role_and_sign_in_state_in_one_query(manager, django_assert_num_queries):
+    from rest_framework.test import APIRequestFactory
+
+    from crm_project.core.api.authentication import CRMJWTAuthentication
+    from crm_project.core.api.tokens import CRMRefreshToken
+    from crm_project.core.roles import SALES_MANAGER, role_of
+
+    access = CRMRefreshToken.for_user(manager).access_token
+    request = APIRequestFactory().get(ME_URL, HTTP_AUTHORIZATION=f"Bearer {access}")
+    with django_assert_num_queries(1):
+        user, _token = CRMJWTAuthentication().authenticate(request)
+        assert role_of(user) == SALES_MANAGER
+
+
 def test_a_deactivated_users_tokens_stop_working_at_once(anon_client, manager):
     pair = obtain(anon_client, "manager").json()
     manager.is_active = False

@@ -91,10 +91,10 @@ def test_prune_deletes_records_past_their_lifetime(manager_client, capsys):
     create(manager_client, "old")
     IdempotencyRecord.objects.filter(key="old").update(created_at=timezone.now() - timedelta(hours=30))
 
-    call_command("prune_idempotency_keys")
+    call_command("prune_expired")
 
     assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["recent"]
-    assert "Deleted 1" in capsys.readouterr().out
+    assert "Deleted 1 idempotency record," in capsys.readouterr().out
 
 
 @pytest.mark.postgres
