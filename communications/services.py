@@ -28,7 +28,7 @@ from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from crm_project.core.exceptions import Conflict
-from crm_project.core.roles import is_manager
+from crm_project.core.roles import check_crm_user, is_manager
 from crm_project.core.services import apply_changes, lock_for_update
 from customers.models import Customer
 from customers.services import customer_record_contact
@@ -59,6 +59,7 @@ CONTACT_FIELDS = ("customer", "lead", "communication_date")
 
 
 def _check_representative(*, actor, representative) -> None:
+    check_crm_user(representative, field="our_representative_id")
     if representative is not None and representative != actor and not is_manager(actor):
         raise PermissionDenied("Sales reps can name only themselves as the representative (our_representative_id).")
 

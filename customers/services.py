@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from crm_project.core.exceptions import Conflict
 from crm_project.core.numbering import next_running_number
-from crm_project.core.roles import is_manager
+from crm_project.core.roles import check_crm_user, is_manager
 from crm_project.core.services import apply_changes, lock_for_update
 
 from .models import Customer
@@ -46,6 +46,7 @@ EDITABLE_FIELDS = (
 
 
 def _check_account_manager(*, actor, account_manager) -> None:
+    check_crm_user(account_manager, field="account_manager_id")
     if account_manager is not None and account_manager != actor and not is_manager(actor):
         raise PermissionDenied("Sales reps can make only themselves the account manager (account_manager_id).")
 

@@ -12,7 +12,7 @@ from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Quer
 from django.utils import timezone
 
 from crm_project.core.api.filters import end_exclusive_of, start_of
-from crm_project.core.roles import ROLE_GROUPS, has_crm_role, is_manager
+from crm_project.core.roles import crm_users, has_crm_role, is_manager
 
 from .models import OPEN_STATUSES, Lead, LeadSource, LeadStatus
 
@@ -120,8 +120,7 @@ def lead_assignable_users(user) -> QuerySet:
     """
     User = get_user_model()
     if is_manager(user):
-        in_a_role = User.groups.through.objects.filter(group__name__in=ROLE_GROUPS).values("user_id")
-        return User.objects.filter(Q(is_superuser=True) | Q(pk__in=in_a_role), is_active=True).order_by("username")
+        return crm_users()
     if has_crm_role(user):
         return User.objects.filter(pk=user.pk)
     return User.objects.none()

@@ -42,7 +42,7 @@ from django.utils import timezone
 from crm_project.core.exceptions import Conflict
 from crm_project.core.integrity import violation_for
 from crm_project.core.numbering import next_daily_number, reserve_daily_numbers
-from crm_project.core.roles import has_crm_role, is_manager
+from crm_project.core.roles import check_crm_user, has_crm_role, is_manager
 from crm_project.core.services import apply_changes, lock_for_update
 from customers.models import Customer
 from customers.services import customer_create
@@ -87,6 +87,7 @@ EMAIL_LOOKUP_BATCH = 2000
 
 
 def _check_assignee(*, actor, assignee) -> None:
+    check_crm_user(assignee, field="assigned_to_id")
     if assignee is not None and assignee != actor and not is_manager(actor):
         raise PermissionDenied(
             "Sales reps can assign leads only to themselves or leave them unassigned (assigned_to_id)."
@@ -382,6 +383,8 @@ def _row_errors(*, actor, data: Mapping[str, Any]) -> dict[str, list[str]]:
         errors.update(exc.message_dict)
     try:
         _check_assignee(actor=actor, assignee=data.get("assigned_to"))
+    except ValidationError as exc:
+        errors["assigned_to"] = exc.messages
     except PermissionDenied as exc:
         errors["assigned_to"] = [str(exc)]
     return errors

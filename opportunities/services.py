@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from crm_project.core.exceptions import Conflict
 from crm_project.core.numbering import next_daily_number
-from crm_project.core.roles import is_manager
+from crm_project.core.roles import check_crm_user, is_manager
 from crm_project.core.services import apply_changes, lock_for_update
 from customers.selectors import customer_list_visible_to
 from leads.selectors import lead_list_visible_to
@@ -73,6 +73,7 @@ def _actor_or_none(actor):
 
 def _check_owner(*, actor, owner) -> None:
     """A sales rep owns their opportunities themselves: no handing them to others or to nobody."""
+    check_crm_user(owner, field="owner_id")
     if is_manager(actor):
         return
     if owner is None or owner.pk != getattr(actor, "pk", None):

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+
 SALES_REP = "sales_rep"
 SALES_MANAGER = "sales_manager"
 ADMIN = "admin"
@@ -43,6 +47,24 @@ def is_sales_rep(user: Any) -> bool:
 
 def has_crm_role(user: Any) -> bool:
     return role_of(user) != NO_ROLE
+
+
+def crm_users() -> QuerySet:
+    """Active users with a CRM role (superusers, sales managers, sales reps), by username."""
+    User = get_user_model()
+    in_a_role = User.groups.through.objects.filter(group__name__in=ROLE_GROUPS).values("user_id")
+    return User.objects.filter(Q(is_superuser=True) | Q(pk__in=in_a_role), is_active=True).order_by("username")
+
+
+def check_crm_user(user: Any, *, field: str) -> None:
+    """
+    A record can be given only to someone who can see it: an assignee, owner, representative
+    or account manager must be an active user with a CRM role (400 naming ``field``).
+    """
+    if user is not None and not (user.is_active and has_crm_role(user)):
+        raise ValidationError(
+            {field: f"{user.get_username()} is not an active sales rep or sales manager; choose one who is."}
+        )
 
 
 # Model permissions of each role: what the admin offers it at all. Record-level rules

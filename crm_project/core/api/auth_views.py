@@ -121,7 +121,16 @@ class LogoutView(_TokenEndpoint):
 ROLE_CHOICES = [ADMIN, SALES_MANAGER, SALES_REP, NO_ROLE]
 
 
+@extend_schema_field(serializers.EmailField(allow_null=True, help_text="null when the user has no e-mail address."))
+class OptionalEmailField(serializers.EmailField):
+    """A user's e-mail address, or null when they have none (Django stores none as "")."""
+
+    def to_representation(self, value):
+        return value or None
+
+
 class MeSerializer(serializers.ModelSerializer):
+    email = OptionalEmailField(read_only=True)
     role = serializers.SerializerMethodField()
 
     class Meta:
@@ -135,6 +144,7 @@ class MeSerializer(serializers.ModelSerializer):
 
 
 class UserSummarySerializer(serializers.ModelSerializer):
+    email = OptionalEmailField(read_only=True)
     full_name = serializers.SerializerMethodField()
     role = serializers.SerializerMethodField()
 

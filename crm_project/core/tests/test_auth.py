@@ -216,6 +216,21 @@ def test_users_can_be_filtered_by_role_and_search(manager_client, manager, rep):
     assert manager_client.get(USERS_URL + "?role=boss").status_code == 400
 
 
+def test_a_user_without_an_email_has_null_not_a_blank_address(client_for, manager_client, db):
+    nameless = RepFactory(username="no_mail", email="")
+    assert client_for(nameless).get(ME_URL).json()["email"] is None
+    listed = {user["username"]: user for user in manager_client.get(USERS_URL).json()["results"]}
+    assert listed["no_mail"]["email"] is None
+    assert listed["manager"]["email"] == "manager@example.com"
+
+
+def test_the_schema_says_a_users_email_may_be_null(anon_client):
+    schema = anon_client.get("/api/schema", HTTP_ACCEPT="application/json").json()
+    for name in ("Me", "UserSummary"):
+        email = schema["components"]["schemas"][name]["properties"]["email"]
+        assert email.get("nullable") is True, name
+
+
 def test_users_list_needs_a_crm_role(no_role_client):
     assert no_role_client.get(USERS_URL).status_code == 403
 
