@@ -3,37 +3,44 @@ Writes of communications. Invariants guarded here:
 
 - a communication concerns at least one of a customer, a lead, an opportunity;
 - when it names an opportunity, its customer is the opportunity's customer (taken from the
-  opportunity when none is given) and its lead, if any, is the opportunity's lead;
+  opportunity when none is given) and its lead, if any, is the opportunity's lead; when the
+  opportunity's customer or lead changes, its communications move with it in the same
+  transaction (``communication_follow_opportunity``), so none is ever left behind;
 - a required follow-up has a follow-up date; a duration is never negative;
-- the representative defaults to the actor, and a sales rep may name only themselves;
+- the representative defaults to the actor and is an active user with a CRM role (400); a
+  sales rep may name only themselves (403);
 - a follow-up is completed once, and only when one is required (a second complete is 409);
 - a lead's and a customer's ``last_contacted_at`` equal the latest communication about them:
-  moved forward on every log, recomputed from the rows when a communication's date or links
-  change or it is deleted;
+  the leads' and customers' own services move them forward on every log and recompute them
+  when a communication's date or links change or it is deleted;
 - a rep's pending follow-ups on leads handed to someone else go with the leads
-  (``communication_reassign_follow_ups``, called by ``leads.services.lead_reassign_bulk``).
+  (``reassign_leads_with_follow_ups``).
 
-Lock order, everywhere: the communication row, then lead rows, then customer rows (each set
-by primary key), so two writers never wait on each other in a circle.
+Lock order, everywhere: opportunity rows, then communication rows, then lead rows, then
+customer rows (each set by primary key), so two writers never wait on each other in a circle.
+Locking the opportunity first is what keeps a communication logged while its opportunity
+moves to another customer from being written with the old one.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
-from django.db import models, transaction
+from django.db import transaction
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from crm_project.core.exceptions import Conflict
 from crm_project.core.roles import check_crm_user, is_manager
 from crm_project.core.services import apply_changes, lock_for_update
-from customers.models import Customer
-from customers.services import customer_record_contact
+from customers.services import customer_record_contact, customer_refresh_last_contacted
 from leads.models import Lead
-from leads.services import lead_record_contact
+from leads.services import lead_reassign_bulk, lead_record_contact, lead_refresh_last_contacted, leads_to_reassign
+from opportunities.models import Opportunity
 
 from .models import Communication
 from .selectors import PENDING_FOLLOW_UP
@@ -58,16 +65,13 @@ EDITABLE_FIELDS = (
 CONTACT_FIELDS = ("customer", "lead", "communication_date")
 
 
+# --- checks -------------------------------------------------------------------------------------
+
+
 def _check_representative(*, actor, representative) -> None:
     check_crm_user(representative, field="our_representative_id")
     if representative is not None and representative != actor and not is_manager(actor):
         raise PermissionDenied("Sales reps can name only themselves as the representative (our_representative_id).")
-
-
-def _infer_customer(communication: Communication) -> None:
-    """An opportunity given without a customer brings its own (contract)."""
-    if communication.customer_id is None and communication.opportunity_id is not None:
-        communication.customer_id = communication.opportunity.customer_id
 
 
 def _validate(communication: Communication) -> None:
@@ -88,39 +92,53 @@ def _validate(communication: Communication) -> None:
         raise ValidationError(errors)
 
 
-def _locked_latest(model: type[models.Model], field: str, ids: Iterable) -> None:
-    """
-    Set ``last_contacted_at`` of the ``model`` rows ``ids`` to their latest communication,
-    recomputed from the rows. Only rows whose value changes are written (and their
-    ``updated_at`` advanced), so an unrelated edit does not change a record's ETag.
-    """
-    ids = {pk for pk in ids if pk is not None}
+# --- the records a communication is about ---------------------------------------------------------
+
+
+def _lock_opportunities(ids: Iterable) -> dict:
+    """Lock the opportunities ``ids`` (first in the lock order), in key order; return them by id."""
+    ids = sorted({pk for pk in ids if pk is not None})
     if not ids:
+        return {}
+    return {
+        opportunity.pk: opportunity
+        for opportunity in Opportunity.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk")
+    }
+
+
+def _follow_locked_opportunity(communication: Communication, locked: dict) -> None:
+    """
+    Read the opportunity as locked (its customer and lead as they now stand), and take its
+    customer when none is given.
+    """
+    if communication.opportunity_id is None:
         return
-    # Lock before reading the communications: a concurrent delete or re-date of another
-    # communication about the same record waits here, then recomputes seeing ours, and a
-    # concurrent insert's forward-only UPDATE queues behind us (no lost update either way).
-    current = dict(
-        model._default_manager.select_for_update(no_key=True)
-        .filter(pk__in=ids)
-        .order_by("pk")
-        .values_list("pk", "last_contacted_at")
-    )
-    latest = dict(
-        Communication.objects.filter(**{f"{field}__in": ids})
-        .values_list(field)
-        .annotate(latest=Max("communication_date"))
-        .order_by()
-    )
-    now = timezone.now()
-    for pk, contacted_at in current.items():
-        if latest.get(pk) != contacted_at:
-            model._default_manager.filter(pk=pk).update(last_contacted_at=latest.get(pk), updated_at=now)
+    communication.opportunity = locked[communication.opportunity_id]
+    if communication.customer_id is None:
+        communication.customer_id = communication.opportunity.customer_id
+
+
+def _latest_contact_by(field: str):
+    """For ``refresh_derived``: the latest communication date per ``field`` value among ``ids``."""
+
+    def latest(ids: set) -> dict:
+        return dict(
+            Communication.objects.filter(**{f"{field}__in": ids})
+            .values_list(field)
+            .annotate(latest=Max("communication_date"))
+            .order_by()
+        )
+
+    return latest
 
 
 def _recompute_last_contacted(*, lead_ids: Iterable, customer_ids: Iterable) -> None:
-    _locked_latest(Lead, "lead_id", lead_ids)
-    _locked_latest(Customer, "customer_id", customer_ids)
+    # Leads before customers: the lock order of this module.
+    lead_refresh_last_contacted(lead_ids=lead_ids, latest_contact=_latest_contact_by("lead_id"))
+    customer_refresh_last_contacted(customer_ids=customer_ids, latest_contact=_latest_contact_by("customer_id"))
+
+
+# --- writes -------------------------------------------------------------------------------------
 
 
 @transaction.atomic
@@ -137,7 +155,9 @@ def communication_log(*, actor, data: dict[str, Any]) -> Communication:
     communication.our_representative = representative
     if communication.communication_date is None:
         communication.communication_date = timezone.now()
-    _infer_customer(communication)
+    # The opportunity stays as read here until this transaction ends: a concurrent move of it
+    # to another customer waits, then moves this communication too.
+    _follow_locked_opportunity(communication, _lock_opportunities([communication.opportunity_id]))
     _validate(communication)
     communication.save()
 
@@ -155,9 +175,14 @@ def communication_update(
     *, actor, communication: Communication, data: dict[str, Any], if_match: str | None = None
 ) -> Communication:
     """Change a communication; the rules of ``communication_log`` hold on the merged state."""
+    new_opportunity = data.get("opportunity")
+    locked = _lock_opportunities([communication.opportunity_id, getattr(new_opportunity, "pk", None)])
     # The row lock serialises edits of this communication: each sees the last one's state,
     # and If-Match is checked against the version it is about to change.
     communication = lock_for_update(communication, if_match=if_match)
+    if communication.opportunity_id not in (None, *locked):
+        # Another edit moved it to this opportunity between our read and our lock.
+        locked |= _lock_opportunities([communication.opportunity_id])
     before_lead_id, before_customer_id = communication.lead_id, communication.customer_id
     if "our_representative" in data and data["our_representative"] != communication.our_representative:
         _check_representative(actor=actor, representative=data["our_representative"])
@@ -167,14 +192,12 @@ def communication_update(
     changed = apply_changes(communication, data, allowed=EDITABLE_FIELDS)
     if not changed:
         return communication
-    _infer_customer(communication)
+    _follow_locked_opportunity(communication, locked)
     _validate(communication)
     communication.touch()
     communication.save()
 
     if any(name in changed for name in CONTACT_FIELDS) or communication.customer_id != before_customer_id:
-        # All affected rows locked at once, in key order, before any single-row write: two
-        # updates swapping leads cannot each hold the row the other one waits for.
         _recompute_last_contacted(
             lead_ids=(before_lead_id, communication.lead_id),
             customer_ids=(before_customer_id, communication.customer_id),
@@ -215,13 +238,76 @@ def communication_delete(*, actor, communication: Communication, if_match: str |
     _recompute_last_contacted(lead_ids=(lead_id,), customer_ids=(customer_id,))
 
 
-def communication_reassign_follow_ups(*, actor, leads: QuerySet[Lead], from_user, to_user, at=None) -> int:
+def communication_follow_opportunity(*, opportunity: Opportunity, previous_customer_id, previous_lead_id) -> None:
+    """
+    The opportunity's customer or lead changed (its row is locked by the caller's transaction):
+    its communications move with it. Each takes the opportunity's customer; one linked to a
+    lead other than the opportunity's new lead takes that lead (a communication without a
+    lead keeps none). The records they left and reached get their ``last_contacted_at``
+    recomputed, and a new lead they reached becomes contacted.
+    """
+    communications = Communication.objects.filter(opportunity=opportunity)
+    now = timezone.now()
+    left_leads: set = set()
+    communications.exclude(customer_id=opportunity.customer_id).update(
+        customer_id=opportunity.customer_id, updated_at=now
+    )
+    if opportunity.lead_id is not None:
+        to_relink = communications.exclude(lead_id=None).exclude(lead_id=opportunity.lead_id)
+        left_leads = set(to_relink.values_list("lead_id", flat=True))
+        to_relink.update(lead_id=opportunity.lead_id, updated_at=now)
+    _recompute_last_contacted(
+        lead_ids=left_leads | {opportunity.lead_id},
+        customer_ids=(previous_customer_id, opportunity.customer_id),
+    )
+    if left_leads:
+        latest = communications.filter(lead_id=opportunity.lead_id).aggregate(at=Max("communication_date"))["at"]
+        lead_record_contact(lead_id=opportunity.lead_id, contacted_at=latest)
+
+
+# --- a rep's leads handed over, with their follow-ups ---------------------------------------------
+
+
+def communication_reassign_follow_ups(
+    *, actor, leads: QuerySet[Lead], from_user, to_user, at: dt.datetime | None = None
+) -> int:
     """
     Make ``to_user`` the representative of ``from_user``'s pending follow-ups on ``leads``
     (a queryset, used as a subquery): one UPDATE whatever their number; returns how many.
-    The caller's transaction holds it together with the move of the leads themselves.
     """
     _check_representative(actor=actor, representative=to_user)
     return Communication.objects.filter(PENDING_FOLLOW_UP, our_representative=from_user, lead__in=leads).update(
         our_representative=to_user, updated_at=at or timezone.now()
     )
+
+
+@dataclass(frozen=True)
+class LeadReassignment:
+    """How many leads, and pending follow-ups on them, ``reassign_leads_with_follow_ups`` moved."""
+
+    leads: int
+    follow_ups: int
+
+
+@transaction.atomic
+def reassign_leads_with_follow_ups(
+    *, actor, from_user, to_user, statuses: Iterable[str] | None = None
+) -> LeadReassignment:
+    """
+    Hand ``from_user``'s open leads (those in ``statuses`` only, when given) to ``to_user``, with
+    the pending follow-ups ``from_user`` has on them, in one transaction and two statements
+    whatever the number. Sales managers only (403); ``to_user`` must be another active user with
+    a CRM role, and only open statuses can be named (400): see ``leads_to_reassign``.
+    """
+    leads = leads_to_reassign(actor=actor, from_user=from_user, to_user=to_user, statuses=statuses)
+    now = timezone.now()
+    # The communications first, then the leads: the lock order of this module, so a concurrent
+    # edit never waits in a circle with us. The price is an instant between the two statements:
+    # a lead converted or reassigned in it stays as that change left it while its follow-ups
+    # move, and one assigned to ``from_user`` in it moves without them; either way the
+    # follow-ups stay pending and listed.
+    follow_ups = communication_reassign_follow_ups(
+        actor=actor, leads=leads, from_user=from_user, to_user=to_user, at=now
+    )
+    moved = lead_reassign_bulk(actor=actor, from_user=from_user, to_user=to_user, statuses=statuses, at=now)
+    return LeadReassignment(leads=moved, follow_ups=follow_ups)

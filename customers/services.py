@@ -2,24 +2,28 @@
 Writes of customers. Invariants guarded here:
 
 - ``customer_code`` is ``CUST-XXXXXX`` from the shared running counter, never reused;
-- a sales rep may make only themselves (or nobody) the account manager;
+- the account manager is an active user with a CRM role (400), and a sales rep may make only
+  themselves (or nobody) the account manager (403);
 - only managers delete customers, and never one that leads, opportunities or
-  communications still refer to (409).
+  communications still refer to (409);
+- ``last_contacted_at`` is the latest communication about the customer: moved forward as
+  communications are logged, recomputed when one is moved or deleted (called by the
+  communications domain; only these functions write it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import ProtectedError, Q
+from django.db.models import Q
 from django.utils import timezone
 
-from crm_project.core.exceptions import Conflict
 from crm_project.core.numbering import next_running_number
 from crm_project.core.roles import check_crm_user, is_manager
-from crm_project.core.services import apply_changes, lock_for_update
+from crm_project.core.services import apply_changes, delete_unless_referenced, lock_for_update, refresh_derived
 
 from .models import Customer
 
@@ -77,15 +81,7 @@ def customer_delete(*, actor, customer: Customer, if_match: str | None = None) -
     if not is_manager(actor):
         raise PermissionDenied("Only sales managers can delete customers.")
     customer = lock_for_update(customer, if_match=if_match)
-    try:
-        # The savepoint keeps the outer transaction usable after a refused delete.
-        with transaction.atomic():
-            customer.delete()
-    except ProtectedError as exc:
-        names = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})
-        raise Conflict(
-            f"Cannot delete {customer.customer_code}: {', '.join(names)} refer to it. Deactivate the customer instead."
-        ) from None
+    delete_unless_referenced(customer, name=customer.customer_code, instead="Deactivate the customer instead.")
 
 
 def customer_record_contact(*, customer_id, contacted_at) -> None:
@@ -97,3 +93,12 @@ def customer_record_contact(*, customer_id, contacted_at) -> None:
     Customer.objects.filter(pk=customer_id).filter(
         Q(last_contacted_at__isnull=True) | Q(last_contacted_at__lt=contacted_at)
     ).update(last_contacted_at=contacted_at, updated_at=timezone.now())
+
+
+def customer_refresh_last_contacted(*, customer_ids: Iterable, latest_contact: Callable[[set], Mapping]) -> None:
+    """
+    Recompute ``last_contacted_at`` of the customers ``customer_ids`` after communications about
+    them were moved or deleted: ``latest_contact(ids)`` gives the latest communication date per
+    customer (read by the communications domain under the lock ``refresh_derived`` takes first).
+    """
+    refresh_derived(Customer, "last_contacted_at", customer_ids, compute=latest_contact)

@@ -4,7 +4,8 @@ Writes of opportunities. Invariants guarded here:
 - ``opportunity_number`` is ``OPP-YYYYMMDD-XXXX`` from today's counter, taken inside the
   creating transaction (distinct and contiguous under concurrent creates);
 - the customer is required, and the customer and the lead must be visible to the actor;
-- the owner defaults to the actor; a sales rep may only own an opportunity themselves;
+- the owner defaults to the actor and is an active user with a CRM role (400); a sales rep may
+  only own an opportunity themselves (403);
 - a client moves an opportunity between open stages only; closed_won and closed_lost are
   reached through ``opportunity_close`` alone, and a closed opportunity never changes again
   (409);
@@ -14,6 +15,8 @@ Writes of opportunities. Invariants guarded here:
   and exactly one of many concurrent closes succeeds;
 - every stage a record enters (creation and closing included) leaves an
   ``OpportunityStageChange`` row;
+- changing the customer or the lead moves the opportunity's communications with it, in the
+  same transaction (``opportunity_relinked``; the communications domain receives it);
 - only managers delete opportunities, and never one that communications refer to (409).
 """
 
@@ -24,13 +27,11 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import ProtectedError
-from django.utils import timezone
 
 from crm_project.core.exceptions import Conflict
 from crm_project.core.numbering import next_daily_number
 from crm_project.core.roles import check_crm_user, is_manager
-from crm_project.core.services import apply_changes, lock_for_update
+from crm_project.core.services import append_note, apply_changes, delete_unless_referenced, lock_for_update
 from customers.selectors import customer_list_visible_to
 from leads.selectors import lead_list_visible_to
 
@@ -42,6 +43,7 @@ from .models import (
     OpportunityStageChange,
     compute_expected_revenue,
 )
+from .signals import opportunity_relinked
 
 OPPORTUNITY_NUMBER_PREFIX = "OPP"
 
@@ -98,16 +100,6 @@ def _check_links_visible(*, actor, customer=None, lead=None) -> None:
         raise ValidationError({"customer_id": "No such customer."})
     if lead is not None and not lead_list_visible_to(actor).filter(pk=lead.pk).exists():
         raise ValidationError({"lead_id": "No such lead."})
-
-
-def _append_note(existing: str, note: str, *, actor, at: dt.datetime) -> str:
-    """Notes are a dated log: a new note is appended, never replaces what is there."""
-    note = note.strip()
-    if not note:
-        return existing
-    author = actor.get_username() if _actor_or_none(actor) else "system"
-    line = f"[{timezone.localtime(at):%Y-%m-%d %H:%M} {author}] {note}"
-    return f"{existing.rstrip()}\n{line}" if existing.strip() else line
 
 
 def _record_stage(opportunity: Opportunity, *, from_stage: str, actor, at: dt.datetime, notes: str = "") -> None:
@@ -182,7 +174,11 @@ def opportunity_update(
         lead=new_lead if new_lead is not None and new_lead.pk != opportunity.lead_id else None,
     )
 
-    previous_stage = opportunity.stage
+    previous_stage, previous_customer_id, previous_lead_id = (
+        opportunity.stage,
+        opportunity.customer_id,
+        opportunity.lead_id,
+    )
     changed = apply_changes(opportunity, data, allowed=EDITABLE_FIELDS)
     if not changed:
         return opportunity
@@ -192,6 +188,15 @@ def opportunity_update(
     opportunity.save()
     if "stage" in changed:
         _record_stage(opportunity, from_stage=previous_stage, actor=actor, at=opportunity.updated_at)
+    if {"customer", "lead"} & set(changed):
+        # Its communications move with it, in this transaction (their receiver).
+        opportunity_relinked.send(
+            sender=Opportunity,
+            opportunity=opportunity,
+            previous_customer_id=previous_customer_id,
+            previous_lead_id=previous_lead_id,
+            actor=actor,
+        )
     return opportunity
 
 
@@ -232,7 +237,7 @@ def opportunity_close(
     opportunity.expected_revenue = compute_expected_revenue(opportunity.estimated_value, opportunity.probability)
     opportunity.actual_close_date = actual_close_date or now
     opportunity.loss_reason = loss_reason
-    opportunity.notes = _append_note(opportunity.notes, notes or "", actor=actor, at=now)
+    opportunity.notes = append_note(opportunity.notes, notes, actor=actor, at=now)
     opportunity.save()
     _record_stage(opportunity, from_stage=previous_stage, actor=actor, at=now, notes=(notes or "").strip())
     return opportunity
@@ -244,12 +249,4 @@ def opportunity_delete(*, actor, opportunity: Opportunity, if_match: str | None 
         raise PermissionDenied("Only sales managers can delete opportunities.")
     # Locked so that a concurrent update or close cannot resurrect what is being deleted.
     opportunity = lock_for_update(opportunity, if_match=if_match)
-    try:
-        # The savepoint keeps the outer transaction usable after a refused delete.
-        with transaction.atomic():
-            opportunity.delete()
-    except ProtectedError as exc:
-        names = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})
-        raise Conflict(
-            f"Cannot delete {opportunity.opportunity_number}: {', '.join(names)} refer to it. Close it as lost instead."
-        ) from None
+    delete_unless_referenced(opportunity, name=opportunity.opportunity_number, instead="Close it as lost instead.")

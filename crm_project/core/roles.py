@@ -56,15 +56,14 @@ def crm_users() -> QuerySet:
     return User.objects.filter(Q(is_superuser=True) | Q(pk__in=in_a_role), is_active=True).order_by("username")
 
 
-def check_crm_user(user: Any, *, field: str) -> None:
+def check_crm_user(user: Any, *, field: str | None) -> None:
     """
     A record can be given only to someone who can see it: an assignee, owner, representative
-    or account manager must be an active user with a CRM role (400 naming ``field``).
+    or account manager must be an active user with a CRM role (400 naming ``field``, if any).
     """
     if user is not None and not (user.is_active and has_crm_role(user)):
-        raise ValidationError(
-            {field: f"{user.get_username()} is not an active sales rep or sales manager; choose one who is."}
-        )
+        message = f"{user.get_username()} is not an active sales rep or sales manager; choose one who is."
+        raise ValidationError({field: message} if field else message)
 
 
 # Model permissions of each role: what the admin offers it at all. Record-level rules

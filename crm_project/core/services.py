@@ -1,12 +1,19 @@
-"""Small write helpers every domain service uses: row locks and applying validated changes."""
+"""
+Small write helpers every domain service uses: row locks, applying validated changes, keeping
+a derived field true, dated notes, and deletes refused while other records refer to the row.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
 from typing import TypeVar
 
-from django.db import models
+from django.db import models, transaction
+from django.db.models import ProtectedError
+from django.utils import timezone
 
+from crm_project.core.exceptions import Conflict
 from crm_project.core.versioning import check_if_match
 
 M = TypeVar("M", bound=models.Model)
@@ -32,3 +39,55 @@ def apply_changes(instance: models.Model, data: Mapping, *, allowed: Iterable[st
             setattr(instance, name, data[name])
             changed.append(name)
     return changed
+
+
+def refresh_derived(model: type[models.Model], field: str, ids: Iterable, *, compute: Callable[[set], Mapping]) -> list:
+    """
+    Set ``field`` of the ``model`` rows ``ids`` to what ``compute(ids)`` derives for them (a
+    value per id; an id it leaves out gets ``None``); return the ids whose value changed.
+
+    The rows are locked first, in key order, and ``compute`` reads after that: a concurrent
+    writer of what the value derives from either committed before the lock (and is read) or
+    waits behind it (and then sees ours), so no update is lost. Only rows whose value changes
+    are written, with ``updated_at`` advanced, so an unrelated edit leaves a record's ETag alone.
+    """
+    ids = {pk for pk in ids if pk is not None}
+    if not ids:
+        return []
+    manager = model._default_manager
+    current = dict(manager.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk").values_list("pk", field))
+    derived = compute(set(current))
+    now = timezone.now()
+    changed = [pk for pk, value in current.items() if derived.get(pk) != value]
+    for pk in changed:
+        manager.filter(pk=pk).update(**{field: derived.get(pk), "updated_at": now})
+    return changed
+
+
+def append_note(existing: str, text: str | None, *, actor, at: dt.datetime | None = None) -> str:
+    """
+    ``existing`` notes with ``text`` added as a dated, signed line: notes are a log, a new note
+    never replaces what is there. ``[2025-12-15 10:30 IST · manager] Budget confirmed``, in
+    TIME_ZONE; "system" signs for a command or task acting as nobody.
+    """
+    text = (text or "").strip()
+    if not text:
+        return existing
+    author = actor.get_username() if getattr(actor, "pk", None) else "system"
+    stamp = timezone.localtime(at or timezone.now()).strftime("%Y-%m-%d %H:%M %Z")
+    line = f"[{stamp} · {author}] {text}"
+    return f"{existing.rstrip()}\n{line}" if existing.strip() else line
+
+
+def delete_unless_referenced(instance: models.Model, *, name: str, instead: str) -> None:
+    """
+    Delete ``instance``, or refuse with 409 when other records still refer to it (a protected
+    foreign key): ``Cannot delete LEAD-…: communications refer to it. Mark the lead lost instead.``
+    """
+    try:
+        # The savepoint keeps the caller's transaction usable after a refused delete.
+        with transaction.atomic():
+            instance.delete()
+    except ProtectedError as exc:
+        referrers = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})
+        raise Conflict(f"Cannot delete {name}: {', '.join(referrers)} refer to it. {instead}") from None

@@ -1,4 +1,4 @@
-"""``manage.py export_leads`` (and its round trip through ``import_leads``) and ``reassign_leads``."""
+"""``manage.py export_leads`` and its round trip through ``import_leads``."""
 
 import csv
 import datetime as dt
@@ -10,8 +10,6 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from communications.tests.factories import CommunicationFactory
-from crm_project.core.tests.factories import UserFactory
 from leads.management.lead_csv import COLUMNS
 from leads.models import Lead, LeadPriority, LeadSource, LeadStatus
 
@@ -171,60 +169,3 @@ def test_exported_leads_import_back_unchanged(tmp_path, rep, settings):
     assert err == ""
     assert out.startswith("Created 2 leads")
     assert {lead.email: comparable(lead) for lead in Lead.objects.all()} == before
-
-
-# --- reassign_leads -------------------------------------------------------------------------------
-
-
-def test_reassign_moves_the_leads_and_follow_ups_and_says_how_many(rep, other_rep):
-    lead = LeadFactory(assigned_to=rep, status=LeadStatus.CONTACTED)
-    LeadFactory(assigned_to=rep, status=LeadStatus.NEW)
-    LeadFactory(assigned_to=rep, status=LeadStatus.LOST)
-    follow_up = CommunicationFactory(
-        lead=lead, our_representative=rep, requires_follow_up=True, follow_up_date=timezone.now()
-    )
-
-    out, _ = call("reassign_leads", "--from", "rep", "--to", "other_rep")
-
-    assert out.strip() == "Moved 2 open lead(s) and 1 pending follow-up(s) from rep to other_rep."
-    assert Lead.objects.filter(assigned_to=other_rep).count() == 2
-    follow_up.refresh_from_db()
-    assert follow_up.our_representative == other_rep
-
-
-def test_reassign_status_narrows_and_may_be_repeated(rep, other_rep):
-    for status in (LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUALIFIED):
-        LeadFactory(assigned_to=rep, status=status)
-
-    out, _ = call(
-        "reassign_leads", "--from", str(rep.pk), "--to", "other_rep", "--status", "new", "--status", "qualified"
-    )
-
-    assert out.startswith("Moved 2 open lead(s)")
-    assert set(Lead.objects.filter(assigned_to=other_rep).values_list("status", flat=True)) == {"new", "qualified"}
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["--from", "ghost", "--to", "rep"], "--from: no user with the username or id 'ghost'."),
-        (["--from", "rep", "--to", "ghost"], "--to: no user with the username or id 'ghost'."),
-        (["--from", "rep", "--to", "rep"], "The leads already belong to this user: name someone else to move them to."),
-        (["--from", "rep", "--to", "no_role"], "no_role is not an active user with a CRM role."),
-        (["--from", "rep", "--to", "gone"], "gone is not an active user with a CRM role."),
-        (
-            ["--from", "rep", "--to", "other_rep", "--status", "converted"],
-            "status: Only open leads can be reassigned: contacted, new, qualified.",
-        ),
-    ],
-)
-def test_reassign_refuses_bad_input_and_moves_nothing(rep, other_rep, no_role_user, args, message):
-    UserFactory(username="gone", role="sales_rep", is_active=False)
-    LeadFactory(assigned_to=rep)
-    assert refused("reassign_leads", *args) == message
-    assert Lead.objects.get().assigned_to == rep
-
-
-def test_reassign_needs_from_and_to():
-    with pytest.raises(CommandError, match="the following arguments are required: --from, --to"):
-        call_command("reassign_leads")

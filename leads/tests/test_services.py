@@ -215,7 +215,7 @@ def test_qualify_sets_score_status_flag_and_time(manager):
 def test_qualify_appends_dated_signed_notes(manager):
     lead = LeadFactory(notes="Met at the trade show")
     moment = dt.datetime(2025, 12, 15, 10, 30, tzinfo=dt.UTC)
-    with mock.patch("leads.services.timezone.localtime", return_value=moment):
+    with mock.patch("crm_project.core.services.timezone.localtime", return_value=moment):
         qualified = services.lead_qualify(
             actor=manager, lead=lead, qualification_score=85, notes="  Strong prospect - budget confirmed "
         )

@@ -111,13 +111,24 @@ class OpportunityInputSerializer(StrictModelSerializer):
     close date and the loss reason are not here: only the services and ``close`` set them.
     """
 
-    customer_id = VisibleRelatedField(source="customer", visible_to=customer_list_visible_to)
-    lead_id = VisibleRelatedField(source="lead", visible_to=lead_list_visible_to, required=False, allow_null=True)
+    customer_id = VisibleRelatedField(
+        source="customer",
+        visible_to=customer_list_visible_to,
+        help_text="The customer. Changing it moves the opportunity's communications to the new customer too.",
+    )
+    lead_id = VisibleRelatedField(
+        source="lead",
+        visible_to=lead_list_visible_to,
+        required=False,
+        allow_null=True,
+        help_text="The lead it came from. Changing it moves the opportunity's communications about a lead "
+        "to the new lead too.",
+    )
     owner_id = ActiveUserField(
         source="owner",
         required=False,
         allow_null=True,
-        help_text="Defaults to you. Sales reps may only own it themselves.",
+        help_text="Defaults to you; an active sales rep or manager. Sales reps may only own it themselves.",
     )
     estimated_value = MoneyField()
     probability = serializers.IntegerField(min_value=0, max_value=100, required=False, help_text="0–100 (default 10).")

@@ -352,7 +352,8 @@ def test_close_appends_dated_notes_after_the_existing_ones(manager):
         closed = opportunity_close(
             actor=manager, opportunity=opportunity, stage="closed_won", notes="Deal closed - PO received"
         )
-    assert closed.notes == "Met the buyer.\n[2025-12-15 10:30 manager] Deal closed - PO received"
+    # The same dated, signed line as every other note (leads write them alike).
+    assert closed.notes == "Met the buyer.\n[2025-12-15 10:30 UTC · manager] Deal closed - PO received"
 
 
 def test_close_without_notes_leaves_the_notes_alone(manager):

@@ -7,38 +7,42 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0004_idempotency_records'),
+        ("core", "0004_idempotency_records"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RateCounter',
+            name="RateCounter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=255, unique=True)),
-                ('window_start', models.BigIntegerField()),
-                ('hits', models.PositiveIntegerField(default=0)),
-                ('previous_hits', models.PositiveIntegerField(default=0)),
-                ('expires_at', models.BigIntegerField()),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("key", models.CharField(max_length=255, unique=True)),
+                ("window_start", models.BigIntegerField()),
+                ("hits", models.PositiveIntegerField(default=0)),
+                ("previous_hits", models.PositiveIntegerField(default=0)),
+                ("expires_at", models.BigIntegerField()),
             ],
             options={
-                'indexes': [models.Index(fields=['expires_at'], name='ratecounter_expires_idx')],
+                "indexes": [models.Index(fields=["expires_at"], name="ratecounter_expires_idx")],
             },
         ),
         migrations.CreateModel(
-            name='RevokedSignIn',
+            name="RevokedSignIn",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sign_in_id', models.CharField(max_length=64, unique=True)),
-                ('revoked_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('expires_at', models.DateTimeField()),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("sign_in_id", models.CharField(max_length=64, unique=True)),
+                ("revoked_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("expires_at", models.DateTimeField()),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['expires_at'], name='revokedsignin_expires_idx')],
+                "indexes": [models.Index(fields=["expires_at"], name="revokedsignin_expires_idx")],
             },
         ),
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -38,3 +39,15 @@ def run_concurrently(worker: Callable[[], Any], *, threads: int) -> tuple[list[A
     for thread in pool:
         thread.join(timeout=120)
     return results, errors
+
+
+def wait_until_a_connection_waits_for_a_lock(timeout: float = 10.0) -> None:
+    """Return once some PostgreSQL connection is waiting for a lock another one holds."""
+    deadline = time.monotonic() + timeout
+    with connections["default"].cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.01)
+    raise AssertionError("No connection ever waited for a lock.")

@@ -28,7 +28,11 @@ def outsider(db):
 def create_body(kind: str) -> dict:
     customer = CustomerFactory()
     return {
-        "leads": {"company_name": "Lotus", "contact_person": "Meena", "email": f"meena-{uuid.uuid4().hex[:8]}@lotus.example"},
+        "leads": {
+            "company_name": "Lotus",
+            "contact_person": "Meena",
+            "email": f"meena-{uuid.uuid4().hex[:8]}@lotus.example",
+        },
         "opportunities": {"name": "Uniforms", "customer_id": str(customer.pk), "estimated_value": 1000},
         "communications": {"customer_id": str(customer.pk), "type": "phone", "direction": "outbound", "subject": "Hi"},
         "customers": {"company_name": "Harbor Hotels"},

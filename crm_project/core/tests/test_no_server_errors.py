@@ -353,7 +353,7 @@ def unique_checks(request):
         yield
         return
     with (
-        mock.patch("leads.services._check_email_free"),
+        mock.patch("leads.services.records.check_email_free"),
         mock.patch("segments.services._check_code_free"),
     ):
         yield

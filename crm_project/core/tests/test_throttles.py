@@ -64,9 +64,7 @@ def private_redis(settings, monkeypatch):
 
 def test_without_proxies_the_client_address_is_the_sockets_whatever_x_forwarded_for_says(anon_client):
     assert api_settings.NUM_PROXIES == 0
-    statuses = [
-        sign_in(anon_client, f"u{i}", "x", HTTP_X_FORWARDED_FOR=f"10.9.{i}.9").status_code for i in range(31)
-    ]
+    statuses = [sign_in(anon_client, f"u{i}", "x", HTTP_X_FORWARDED_FOR=f"10.9.{i}.9").status_code for i in range(31)]
     assert statuses[:30] == [401] * 30
     assert statuses[30] == 429
 
@@ -79,9 +77,7 @@ def test_a_blocked_client_cannot_get_in_by_adding_x_forwarded_for(anon_client, m
 
 
 @pytest.mark.parametrize(("proxies", "client_position"), [(1, -1), (2, -2)])
-def test_behind_n_proxies_the_client_is_the_nth_address_from_the_right(
-    anon_client, settings, proxies, client_position
-):
+def test_behind_n_proxies_the_client_is_the_nth_address_from_the_right(anon_client, settings, proxies, client_position):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": proxies}
     addresses = ["203.0.113.7", "198.51.100.1", "192.0.2.1"]
     client_address = addresses[client_position]
@@ -92,8 +88,7 @@ def test_behind_n_proxies_the_client_is_the_nth_address_from_the_right(
         return ", ".join(chain)
 
     statuses = [
-        sign_in(anon_client, f"u{i}", "x", HTTP_X_FORWARDED_FOR=forwarded(f"10.1.1.{i}")).status_code
-        for i in range(31)
+        sign_in(anon_client, f"u{i}", "x", HTTP_X_FORWARDED_FOR=forwarded(f"10.1.1.{i}")).status_code for i in range(31)
     ]
     assert statuses[30] == 429, f"requests from {client_address} should have been counted together"
     another_client = list(addresses)

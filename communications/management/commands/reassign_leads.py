@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
+from communications.services import reassign_leads_with_follow_ups
 from crm_project.core.commands import find_user, refusals_as_command_errors, system_actor
+from crm_project.core.text import plural
 from leads.models import OPEN_STATUSES
-from leads.services import lead_reassign_bulk
 
 
 class Command(BaseCommand):
@@ -30,10 +31,12 @@ class Command(BaseCommand):
         source = find_user(from_user, option="--from")
         target = find_user(to_user, option="--to")
         with refusals_as_command_errors():
-            moved = lead_reassign_bulk(actor=system_actor(), from_user=source, to_user=target, statuses=status)
+            moved = reassign_leads_with_follow_ups(
+                actor=system_actor(), from_user=source, to_user=target, statuses=status
+            )
         self.stdout.write(
             self.style.SUCCESS(
-                f"Moved {moved.leads} open lead(s) and {moved.follow_ups} pending follow-up(s) "
+                f"Moved {plural(moved.leads, 'open lead')} and {plural(moved.follow_ups, 'pending follow-up')} "
                 f"from {source.get_username()} to {target.get_username()}."
             )
         )

@@ -1,0 +1,40 @@
+"""
+A lead's contact bookkeeping: ``last_contacted_at`` and the move from new to contacted. The
+communications domain calls these as communications about a lead are logged, moved or deleted;
+only these functions write those fields.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+
+from django.db.models import Q
+from django.utils import timezone
+
+from crm_project.core.services import refresh_derived
+from leads.models import Lead, LeadStatus
+
+
+def lead_record_contact(*, lead_id, contacted_at: dt.datetime) -> None:
+    """
+    A communication about the lead was logged: move ``last_contacted_at`` forward (never
+    back), and a lead still ``new`` becomes ``contacted``.
+    """
+    # Two conditional UPDATEs, each atomic on its own, so concurrent loggers cannot undo
+    # each other: the timestamp only moves forward, and only a new lead changes status.
+    Lead.objects.filter(pk=lead_id).filter(
+        Q(last_contacted_at__isnull=True) | Q(last_contacted_at__lt=contacted_at)
+    ).update(last_contacted_at=contacted_at, updated_at=timezone.now())
+    Lead.objects.filter(pk=lead_id, status=LeadStatus.NEW).update(
+        status=LeadStatus.CONTACTED, updated_at=timezone.now()
+    )
+
+
+def lead_refresh_last_contacted(*, lead_ids: Iterable, latest_contact: Callable[[set], Mapping]) -> None:
+    """
+    Recompute ``last_contacted_at`` of the leads ``lead_ids`` after communications about them
+    were moved or deleted: ``latest_contact(ids)`` gives the latest communication date per lead
+    (the communications domain reads it, under the lock ``refresh_derived`` takes first).
+    """
+    refresh_derived(Lead, "last_contacted_at", lead_ids, compute=latest_contact)
