@@ -24,11 +24,12 @@ run: install
 
 ## Run the whole test suite (SQLite by default; DATABASE_URL=postgres://... for PostgreSQL)
 test: install
-	$(BIN)/python -m pytest -n auto --dist loadfile $(PYTEST_ARGS)
+	CRM_BENCHMARK=1 $(BIN)/python -m pytest -n auto --dist loadfile $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -17,10 +17,14 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from crm_project.core.admin import ServiceModelAdmin, badge, error_message
+from crm_project.core.admin import ServiceModelAdmin, add_inline, badge, error_message
 from crm_project.core.exceptions import Conflict
+from crm_project.core.text import plural
+from customers.models import Customer
 from customers.selectors import customer_list_visible_to
+from leads.models import Lead
 from leads.selectors import lead_list_visible_to
+from opportunities.models import Opportunity
 from opportunities.selectors import opportunity_list_visible_to
 
 from . import services
@@ -214,7 +218,7 @@ class CommunicationAdmin(ServiceModelAdmin):
             else:
                 completed += 1
         if completed:
-            self.message_user(request, f"{completed} follow-up(s) marked as completed.", messages.SUCCESS)
+            self.message_user(request, f"{plural(completed, 'follow-up')} marked as completed.", messages.SUCCESS)
         if refused:
             self.message_user(request, f"Not completed: {'; '.join(refused)}", messages.WARNING)
 
@@ -278,3 +282,10 @@ class LeadCommunicationInline(CommunicationInline):
 
 class OpportunityCommunicationInline(CommunicationInline):
     fk_name = "opportunity"
+
+
+# Wired from here, the app above them: the customer, lead and opportunity apps know nothing of
+# communications.
+add_inline(Customer, CustomerCommunicationInline)
+add_inline(Lead, LeadCommunicationInline)
+add_inline(Opportunity, OpportunityCommunicationInline)

@@ -10,7 +10,7 @@ from django.db.models import Avg, Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from crm_project.core.api.filters import end_exclusive_of, start_of
+from crm_project.core.dates import end_exclusive_of, start_of
 from crm_project.core.roles import has_crm_role, is_manager
 from leads.models import Lead
 from opportunities.models import Opportunity

@@ -14,7 +14,9 @@ Writes of communications. Invariants guarded here:
   the leads' and customers' own services move them forward on every log and recompute them
   when a communication's date or links change or it is deleted;
 - a rep's pending follow-ups on leads handed to someone else go with the leads
-  (``reassign_leads_with_follow_ups``).
+  (``reassign_leads_with_follow_ups``);
+- a follow-up digest is e-mailed only to an active representative with an address, and queued
+  digests leave only once the transaction that queued them commits.
 
 Lock order, everywhere: opportunity rows, then communication rows, then lead rows, then
 customer rows (each set by primary key), so two writers never wait on each other in a circle.
@@ -29,11 +31,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 
+from crm_project.core.background import enqueue
 from crm_project.core.exceptions import Conflict
 from crm_project.core.roles import check_crm_user, is_manager
 from crm_project.core.services import apply_changes, lock_for_update
@@ -42,6 +46,7 @@ from leads.models import Lead
 from leads.services import lead_reassign_bulk, lead_record_contact, lead_refresh_last_contacted, leads_to_reassign
 from opportunities.models import Opportunity
 
+from .digest import digest_email, follow_up_digests
 from .models import Communication
 from .selectors import PENDING_FOLLOW_UP
 
@@ -311,3 +316,36 @@ def reassign_leads_with_follow_ups(
     )
     moved = lead_reassign_bulk(actor=actor, from_user=from_user, to_user=to_user, statuses=statuses, at=now)
     return LeadReassignment(leads=moved, follow_ups=follow_ups)
+
+
+# --- the follow-up digest -------------------------------------------------------------------------
+
+
+def follow_up_digest_send(*, user_id: int, day: dt.date, connection=None) -> bool:
+    """
+    E-mail one representative their follow-ups of ``day`` (``communications/digest.py``).
+    False, and nothing sent, when they have none that day, no e-mail address, or are deactivated.
+    """
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).exclude(email="").first()
+    if user is None:
+        return False
+    digests = follow_up_digests(day, user_id=user_id)
+    if not digests:
+        return False
+    digest_email(digests[0], day, connection=connection).send()
+    return True
+
+
+def follow_up_digests_enqueue(*, day: dt.date) -> int:
+    """
+    Queue one digest e-mail for each active representative with an e-mail address who has
+    follow-ups on ``day``; they go out once the caller's transaction commits. Returns how many.
+    """
+    queued = 0
+    for digest in follow_up_digests(day):
+        user = digest.user
+        if user is not None and user.is_active and user.email:
+            # After commit, with plain arguments: the task reads the follow-ups afresh when it runs.
+            enqueue("communications.tasks.email_follow_up_digest", user_id=user.pk, day=day.isoformat())
+            queued += 1
+    return queued

@@ -62,7 +62,7 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],test
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "crm_project.core.apps.CRMAdminConfig",  # django.contrib.admin with the CRM's dashboard site
+    "crm_project.reporting.apps.CRMAdminConfig",  # django.contrib.admin with the CRM's dashboard site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "opportunities",
     "communications",
     "segments",
+    "crm_project.reporting",
 ]
 
 MIDDLEWARE = [
@@ -327,4 +328,7 @@ LOGGING = {
 
 # --- Benchmark-only switch (never on in production; see bench/README.md) ----------------
 
-CRM_BENCHMARK_ENDPOINTS = env_bool("CRM_BENCHMARK_ENDPOINTS", default=False)
+# Installs the benchmark's tools: ``manage.py bench_data`` and the floor endpoint at /bench/.
+CRM_BENCHMARK = env_bool("CRM_BENCHMARK", default=False)
+if CRM_BENCHMARK:
+    INSTALLED_APPS.append("crm_project.benchmark")

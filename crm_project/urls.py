@@ -16,9 +16,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-if settings.CRM_BENCHMARK_ENDPOINTS:
+if settings.CRM_BENCHMARK:
     # Benchmark-only floor endpoint (bench/README.md); never mounted in production.
-    urlpatterns.append(path("bench/", include("crm_project.core.bench_urls")))
+    urlpatterns.append(path("bench/", include("crm_project.benchmark.urls")))
 
 handler400 = "crm_project.core.errors.bad_request"
 handler403 = "crm_project.core.errors.permission_denied"

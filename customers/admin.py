@@ -1,9 +1,7 @@
 from django.contrib import admin
 from django.core.cache import cache
 
-from communications.admin import CustomerCommunicationInline
 from crm_project.core.admin import ServiceModelAdmin
-from segments.admin import CustomerSegmentMembershipInline
 
 from . import services
 from .models import Customer
@@ -53,7 +51,7 @@ class CustomerAdmin(ServiceModelAdmin):
     list_select_related = ["account_manager"]
     readonly_fields = ["customer_code", "last_contacted_at", "created_at", "updated_at"]
     date_hierarchy = "created_at"
-    inlines = [CustomerSegmentMembershipInline, CustomerCommunicationInline]
+    # Its segments and communications are added by those apps (``add_inline``).
     fieldsets = [
         (None, {"fields": ["customer_code", "company_name", "industry", "is_active"]}),
         ("Contact", {"fields": ["contact_person", "email", "phone", "website"]}),

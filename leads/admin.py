@@ -19,10 +19,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from communications.admin import LeadCommunicationInline
 from crm_project.core.admin import ServiceModelAdmin, badge, error_message
 from crm_project.core.exceptions import DomainError
 from crm_project.core.roles import is_manager
+from crm_project.core.text import plural
 from customers.selectors import customer_list_visible_to
 
 from . import services
@@ -112,7 +112,7 @@ class LeadConvertForm(forms.Form):
 @admin.register(Lead)
 class LeadAdmin(ServiceModelAdmin):
     change_form_template = "admin/leads/lead/change_form.html"
-    inlines = [LeadCommunicationInline]
+    # Its communications are added by that app (``add_inline``).
     list_display = [
         "lead_number",
         "company_name",
@@ -324,7 +324,7 @@ class LeadAdmin(ServiceModelAdmin):
             else:
                 changed += 1
         if changed:
-            self.message_user(request, f"{changed} lead(s) {done}.", level=messages.SUCCESS)
+            self.message_user(request, f"{plural(changed, 'lead')} {done}.", level=messages.SUCCESS)
         if refused:
             self.message_user(request, "Not changed: " + " ".join(refused), level=messages.WARNING)
 

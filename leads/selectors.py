@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Sum
 from django.utils import timezone
 
-from crm_project.core.api.filters import end_exclusive_of, start_of
+from crm_project.core.dates import end_exclusive_of, start_of
 from crm_project.core.roles import crm_users, has_crm_role, is_manager
 
 from .models import OPEN_STATUSES, Lead, LeadSource, LeadStatus

@@ -17,7 +17,6 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from communications.admin import OpportunityCommunicationInline
 from crm_project.core.admin import ServiceModelAdmin, badge, error_message, money
 from crm_project.core.exceptions import DomainError
 from customers.selectors import customer_list_visible_to
@@ -150,7 +149,8 @@ class OpportunityAdmin(ServiceModelAdmin):
         ("Outcome", {"fields": ["actual_close_date", "loss_reason"]}),
         ("History", {"fields": ["created_by", "created_at", "updated_at"]}),
     ]
-    inlines = [OpportunityStageChangeInline, OpportunityCommunicationInline]
+    # Its communications are added by that app (``add_inline``).
+    inlines = [OpportunityStageChangeInline]
     actions = ["close_as_won", "close_as_lost"]
     close_template = "admin/opportunities/opportunity/close_selected.html"
 

@@ -10,8 +10,10 @@ from django import forms
 from django.contrib import admin, messages
 from django.forms.models import BaseInlineFormSet
 
-from crm_project.core.admin import ServiceModelAdmin, error_message
+from crm_project.core.admin import ServiceModelAdmin, add_inline, error_message
 from crm_project.core.exceptions import DomainError
+from crm_project.core.text import plural
+from customers.models import Customer
 
 from . import services
 from .models import PRIORITY_MAX, Segment, SegmentMembership
@@ -75,7 +77,7 @@ class SegmentMembershipInline(_MembershipInline):
 
 
 class CustomerSegmentMembershipInline(_MembershipInline):
-    """The segments of a customer, for the customer's admin page (``CustomerAdmin.inlines``)."""
+    """The segments of a customer, on the customer's admin page (added below)."""
 
     fk_name = "customer"
     fields = ["segment", "added_by", "added_at"]
@@ -168,9 +170,14 @@ class SegmentAdmin(ServiceModelAdmin):
         results = services.segment_recount_all(segment_ids=queryset.values_list("pk", flat=True))
         corrected = [f"{r.code}: {r.old} → {r.new}" for r in results if r.corrected]
         if corrected:
-            self.message_user(request, f"Corrected {len(corrected)} count(s): {'; '.join(corrected)}.")
+            self.message_user(request, f"Corrected {plural(len(corrected), 'count')}: {'; '.join(corrected)}.")
         else:
-            self.message_user(request, f"All {len(results)} count(s) were already true.")
+            self.message_user(
+                request,
+                f"All {plural(len(results), 'count')} were already true."
+                if len(results) != 1
+                else "The count was already true.",
+            )
 
     @admin.action(description="Assign the customers that meet each segment's criteria", permissions=["change"])
     def apply_criteria(self, request, queryset):
@@ -188,3 +195,7 @@ class SegmentAdmin(ServiceModelAdmin):
                 f"{segment.code}: {result.assigned} assigned, {result.already_assigned} already in it, "
                 f"{result.customer_count} in all{unrecognized}.",
             )
+
+
+# Wired from here, the app above customers: a customer's segments come first on its page.
+add_inline(Customer, CustomerSegmentMembershipInline, first=True)

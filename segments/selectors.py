@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce
 
 from communications.models import Communication
 from communications.selectors import communication_visibility_q
-from crm_project.core.api.filters import end_exclusive_of, start_of
+from crm_project.core.dates import end_exclusive_of, start_of
 from crm_project.core.roles import has_crm_role
 from customers.models import Customer
 from customers.selectors import customer_list_visible_to

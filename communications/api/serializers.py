@@ -9,8 +9,8 @@ from rest_framework import serializers
 from communications.models import Communication
 from communications.services import EDITABLE_FIELDS
 from crm_project.core.api.fields import ActiveUserField, DateOrDateTimeQueryField, JSONListField, VisibleRelatedField
-from crm_project.core.api.filters import start_of
 from crm_project.core.api.serializers import StrictModelSerializer, api_field_names
+from crm_project.core.dates import start_of
 from customers.selectors import customer_list_visible_to
 from leads.selectors import lead_list_visible_to
 from opportunities.selectors import opportunity_list_visible_to

@@ -126,7 +126,7 @@ def test_the_action_completes_follow_ups_through_the_service(client, manager):
     open_one.refresh_from_db()
     assert open_one.follow_up_completed is True and open_one.follow_up_completed_at is not None
     texts = [str(message) for message in response.context["messages"]]
-    assert any("1 follow-up(s) marked as completed" in text for text in texts)
+    assert any("1 follow-up marked as completed" in text for text in texts)
     assert any(not_required.subject in text and "requires no follow-up" in text for text in texts)
 
 

@@ -103,7 +103,7 @@ def test_digest_lists_each_persons_follow_ups_of_the_day_and_the_overdue_ones(te
     out, _ = call("followups_digest", "--date", "2025-03-10")
 
     assert out.splitlines()[0] == "Follow-ups for Monday 10 March 2025 (TIME_ZONE UTC), overdue ones included"
-    assert "Ravi Rep (ravi) <ravi@example.com>: 2 lead(s), 2 communication(s), 2 overdue" in out
+    assert "Ravi Rep (ravi) <ravi@example.com>: 2 leads, 2 communications, 2 overdue" in out
     ravi_rows = section(out, "Ravi Rep (ravi)")
     assert [row.split()[:3] for row in ravi_rows] == [
         ["2025-03-01", "12:00", "OVERDUE"],
@@ -114,11 +114,11 @@ def test_digest_lists_each_persons_follow_ups_of_the_day_and_the_overdue_ones(te
     assert "OPP-S" in ravi_rows[0] and "Harbor Hotels" in ravi_rows[0]
     assert "LEAD-B" in ravi_rows[1] and "LEAD-A" in ravi_rows[2]
     assert "Phone call: Send the quotation" in ravi_rows[3] and "CUST-H" in ravi_rows[3]
-    assert "Riya Rep (riya): 0 lead(s), 1 communication(s)" in out
+    assert "Riya Rep (riya): 0 leads, 1 communication" in out
     assert "LEAD-R" in section(out, "Riya Rep (riya)")[0]
-    assert "Unassigned: 1 lead(s), 0 communication(s)" in out
+    assert "Unassigned: 1 lead, 0 communications" in out
     assert out.index("Ravi Rep") < out.index("Riya Rep") < out.index("Unassigned")
-    assert out.splitlines()[-1] == "Total: 3 lead follow-up(s) and 3 communication follow-up(s), 2 overdue."
+    assert out.splitlines()[-1] == "Total: 3 lead follow-ups and 3 communication follow-ups, 2 overdue."
 
 
 def test_digest_for_another_day_moves_what_counts_as_overdue(tenth_of_march):
@@ -133,9 +133,7 @@ def test_digest_for_one_representative_takes_a_username_or_an_id(tenth_of_march,
     by_name, _ = call("followups_digest", "--date", "2025-03-10", "--representative", "riya")
     by_id, _ = call("followups_digest", "--date", "2025-03-10", "--representative", str(riya.pk))
     assert by_name == by_id
-    assert (
-        "Ravi" not in by_name and "Total: 0 lead follow-up(s) and 1 communication follow-up(s), 0 overdue." in by_name
-    )
+    assert "Ravi" not in by_name and "Total: 0 lead follow-ups and 1 communication follow-up, 0 overdue." in by_name
 
 
 def test_digest_defaults_to_today_in_the_time_zone(ravi):
@@ -177,12 +175,12 @@ def test_email_sends_each_representative_their_own_list(tenth_of_march):
     message = mail.outbox[0]
     assert message.to == ["ravi@example.com"]
     assert message.subject == "Your follow-ups for 10 Mar 2025: 4 to do, 2 overdue"
-    assert message.body.startswith("Hello Ravi Rep,\n\nyour follow-ups for Monday 10 March 2025: 2 lead(s)")
+    assert message.body.startswith("Hello Ravi Rep,\n\nyour follow-ups for Monday 10 March 2025: 2 leads")
     assert all(reference in message.body for reference in ("LEAD-A", "LEAD-B", "OPP-S", "CUST-H"))
     assert "LEAD-R" not in message.body and "LEAD-E" not in message.body
-    assert "Emailed 1 digest(s)." in out
+    assert "Emailed 1 digest." in out
     assert "Not emailed: Riya Rep (riya): no email address." in out
-    assert "Not emailed: Unassigned (1 lead(s), 0 communication(s)): nobody to email." in out
+    assert "Not emailed: Unassigned (1 lead, 0 communications): nobody to email." in out
 
 
 def test_email_skips_a_deactivated_representative(tenth_of_march, ravi):
@@ -208,7 +206,7 @@ def test_a_refused_message_is_reported_the_others_sent_and_the_exit_is_non_zero(
     settings.EMAIL_BACKEND = f"{__name__}.RefusingRavi"
     err = StringIO()
 
-    with pytest.raises(CommandError, match=r"^1 digest\(s\) could not be sent \(see above\)\.$"):
+    with pytest.raises(CommandError, match=r"^1 digest could not be sent \(see above\)\.$"):
         call_command("followups_digest", "--date", "2025-03-10", "--email", stdout=StringIO(), stderr=err)
 
     assert [message.to for message in mail.outbox] == [["riya@example.com"]]

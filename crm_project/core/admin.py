@@ -21,6 +21,17 @@ from django.utils.html import format_html
 from crm_project.core.exceptions import DomainError
 
 
+def add_inline(model: type[models.Model], inline: type[admin.options.InlineModelAdmin], *, first: bool = False) -> None:
+    """
+    Show ``inline`` on the admin page of ``model``, registered by a lower app. The app that owns
+    the inline's model calls this from its own ``admin.py`` (communications on the customer
+    page), so the lower app never imports the higher one. Apps' admin modules load in
+    INSTALLED_APPS order, lower domains first, so ``model``'s admin is registered by then.
+    """
+    model_admin = admin.site.get_model_admin(model)
+    model_admin.inlines = [inline, *model_admin.inlines] if first else [*model_admin.inlines, inline]
+
+
 def error_message(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         if hasattr(exc, "error_dict"):

@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.contrib.admin import apps as admin_apps
 from django.db import DEFAULT_DB_ALIAS
 from django.db.models.signals import post_migrate
 
@@ -20,7 +19,7 @@ def _ensure_role_groups(sender, using=DEFAULT_DB_ALIAS, **kwargs) -> None:
 
 
 class CoreConfig(AppConfig):
-    """The shared kernel: numbering, roles, API plumbing. No domain rules live here."""
+    """The shared kernel: numbering, roles, API plumbing, rate limits. It knows no domain."""
 
     name = "crm_project.core"
     label = "core"
@@ -28,10 +27,3 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_ensure_role_groups, sender=self, dispatch_uid="core.ensure_role_groups")
-
-
-class CRMAdminConfig(admin_apps.AdminConfig):
-    """The admin, with the CRM's site (sales dashboard on the front page) as ``admin.site``."""
-
-    default = False  # Named in INSTALLED_APPS; CoreConfig stays this module's default.
-    default_site = "crm_project.core.admin_site.CRMAdminSite"

@@ -41,6 +41,7 @@ from crm_project.core.api.filters import (
 from crm_project.core.api.renderers import dumps
 from crm_project.core.exceptions import DomainError
 from crm_project.core.roles import has_crm_role
+from crm_project.core.text import plural
 
 OUTPUT_FORMATS = ("table", "csv", "json")
 
@@ -347,7 +348,9 @@ class CsvExportCommand(BaseCommand):
     Subclasses name the records, the FilterSet, the columns and how a record becomes a row.
     """
 
-    noun = "records"
+    # The records as the summary names them: "Exported 1 lead.", "Exported 2 leads."
+    noun = "record"
+    noun_plural = ""
     filterset_class: type[django_filters.FilterSet]
     columns: Sequence[str] = ()
     # Oldest first: a file reads as a ledger, and an import numbers rows in that order.
@@ -376,14 +379,18 @@ class CsvExportCommand(BaseCommand):
         try:
             with output_file(options["output"], self.stdout) as stream:
                 rows = (self.row(record) for record in records.iterator(chunk_size=EXPORT_CHUNK_SIZE))
-                count = write_csv(stream, self.columns, progress(rows, description=f"Exporting {self.noun}"))
+                count = write_csv(
+                    stream, self.columns, progress(rows, description=f"Exporting {self.noun_plural or self.noun + 's'}")
+                )
         except BrokenPipeError:
             # The reader of stdout went away (``export_leads | head``): stop quietly, as Unix
             # tools do, and keep Python from complaining about the unflushed stream at exit.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return
         if options["output"] and options["output"] != "-":
-            self.stdout.write(self.style.SUCCESS(f"Exported {count} {self.noun} to {options['output']}."))
+            self.stdout.write(
+                self.style.SUCCESS(f"Exported {plural(count, self.noun, self.noun_plural)} to {options['output']}.")
+            )
         else:
             # The CSV is on stdout: the summary goes to stderr, uncoloured.
-            self.stderr.write(f"Exported {count} {self.noun}.", style_func=lambda text: text)
+            self.stderr.write(f"Exported {plural(count, self.noun, self.noun_plural)}.", style_func=lambda text: text)

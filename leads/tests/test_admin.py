@@ -221,7 +221,7 @@ def test_mark_contacted_action_reports_changes_and_refusals(manager_admin):
     converted.refresh_from_db()
     assert (new.status, converted.status) == (LeadStatus.CONTACTED, LeadStatus.CONVERTED)
     text = " ".join(messages_of(response))
-    assert "1 lead(s) marked contacted" in text and converted.lead_number in text
+    assert "1 lead marked contacted" in text and converted.lead_number in text
 
 
 def test_mark_lost_action(manager_admin):
@@ -236,7 +236,7 @@ def test_assign_to_me_action(rep_admin, rep):
     response = run_action(rep_admin, "assign_to_me", [lead])
     lead.refresh_from_db()
     assert lead.assigned_to == rep
-    assert "1 lead(s) assigned to you" in " ".join(messages_of(response))
+    assert "1 lead assigned to you" in " ".join(messages_of(response))
 
 
 # --- qualify and convert pages ------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from crm_project.core.api.filters import start_of
+from crm_project.core.dates import start_of
 from crm_project.core.models import DailySequence
 from crm_project.core.tests.factories import UserFactory
 from leads.management.lead_csv import COLUMNS
@@ -92,13 +92,13 @@ def test_import_creates_each_row_as_the_api_would(csv_file, rep):
 
 def test_a_file_saved_with_a_bom_and_capitalised_headers_imports(csv_file):
     path = csv_file("\ufeffCompany_Name, Contact_Person ,EMAIL\r\nAcme,Asha,asha@acme.example\r\n".encode())
-    assert "Created 1 leads" in run(path).out
+    assert "Created 1 lead from" in run(path).out
     assert Lead.objects.get().company_name == "Acme"
 
 
 def test_blank_lines_are_skipped(csv_file):
     path = csv_file(f"{HEADER}\n\nAcme,Asha,asha@acme.example\n,,\n")
-    assert "Created 1 leads" in run(path).out
+    assert "Created 1 lead from" in run(path).out
 
 
 def test_a_file_with_only_its_header_imports_nothing_and_says_so(csv_file):
@@ -296,6 +296,4 @@ def test_a_file_of_only_invalid_rows_says_to_fix_them(csv_file):
     LeadFactory(email="taken@acme.example")
     path = csv_file(f"{HEADER}\nAcme,Asha,taken@acme.example\n")
     message, _ = refused(path)
-    assert (
-        message == f"Nothing imported from {path}: 1 of 1 rows are invalid (listed above). Fix them and import again."
-    )
+    assert message == f"Nothing imported from {path}: 1 of 1 row is invalid (listed above). Fix it and import again."

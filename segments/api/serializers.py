@@ -7,8 +7,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from crm_project.core.api.fields import JSONObjectField, MoneyField
-from crm_project.core.api.filters import DATE_OR_DATETIME_SCHEMA, DateOrDateTimeField, end_exclusive_of, start_of
+from crm_project.core.api.filters import DATE_OR_DATETIME_SCHEMA, DateOrDateTimeField
 from crm_project.core.api.serializers import StrictModelSerializer, StrictSerializer, api_field_names
+from crm_project.core.dates import end_exclusive_of, start_of
 from customers.api.serializers import CustomerSerializer
 from segments.models import PRIORITY_MAX, Segment
 from segments.services import EDITABLE_FIELDS, MAX_CUSTOMER_IDS

@@ -176,7 +176,7 @@ def test_recount_action_corrects_drifted_counts(manager_admin):
     response = manager_admin.post(
         CHANGELIST, {"action": "recount_customers", "_selected_action": [str(segment.pk)]}, follow=True
     )
-    assert "Corrected 1 count(s): HVC: 999 → 2." in messages_of(response)
+    assert "Corrected 1 count: HVC: 999 → 2." in messages_of(response)
     assert_count_is_true(segment)
 
 

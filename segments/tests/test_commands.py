@@ -30,7 +30,7 @@ def test_recount_segments_repairs_drift_and_reports_each_fix(drifted):
     output = run()
     assert "HVC: 999 → 3" in output
     assert "LOCAL: 999 → 1" in output
-    assert "Fixed 2 segment count(s)." in output
+    assert "Fixed 2 segment counts." in output
     assert_count_is_true(*drifted)
 
 

@@ -48,7 +48,7 @@ def test_refresh_adds_the_matching_customers_and_reports_each_segment(segments):
         "  KEY: skipped. This segment has no criteria the CRM can evaluate, so every active customer would "
         "match; nothing was assigned."
     )
-    assert lines[-1] == "Added 1 customer(s) to 2 segment(s); 1 skipped."
+    assert lines[-1] == "Added 1 customer to 2 segments; 1 skipped."
     assert members_of(hvc) == {customer.pk for customer in rich}
     assert members_of(key) == set()
     assert members_of(Segment.objects.get(code="OLD")) == set()  # Inactive: left alone.
@@ -63,7 +63,7 @@ def test_dry_run_reports_the_same_numbers_and_changes_nothing(segments):
 
     assert lines[0].split()[2:4] == ["Would", "add"]
     assert lines[2].split()[-3:] == ["1", "1", "2"]
-    assert lines[-1] == "Dry run: Would add 1 customer(s) to 2 segment(s); 1 skipped. Nothing was changed."
+    assert lines[-1] == "Dry run: Would add 1 customer to 2 segments; 1 skipped. Nothing was changed."
     assert len(members_of(hvc)) == 1
     assert Segment.objects.get(pk=hvc.pk).updated_at == hvc.updated_at
     assert_count_is_true(hvc)
@@ -72,7 +72,7 @@ def test_dry_run_reports_the_same_numbers_and_changes_nothing(segments):
 def test_one_segment_by_code_in_any_case_even_inactive(segments):
     lines = run("--segment", "old")
     assert lines[2].split()[0] == "OLD"
-    assert lines[-1] == "Added 3 customer(s) to 1 segment(s); 0 skipped."
+    assert lines[-1] == "Added 3 customers to 1 segment; 0 skipped."
 
 
 def test_an_unknown_segment_code_is_refused():

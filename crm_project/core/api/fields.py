@@ -15,7 +15,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-from .filters import DATE_OR_DATETIME_SCHEMA, MAX_USER_ID, DateOrDateTimeField, start_of
+from crm_project.core.dates import start_of
+
+from .filters import DATE_OR_DATETIME_SCHEMA, MAX_USER_ID, DateOrDateTimeField
 
 MONEY_MAX_DIGITS = 14  # 12 before the point, 2 after (contract).
 MONEY_DECIMAL_PLACES = 2

@@ -12,6 +12,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter
 
+from crm_project.core.dates import end_exclusive_of, is_representable_bound, start_of
+
 
 class StrictOrderingFilter(OrderingFilter):
     """``?ordering=`` that answers 400 naming the field instead of silently ignoring it."""
@@ -99,30 +101,6 @@ class StrictBooleanField(forms.Field):
 @extend_schema_field({"type": "boolean"})
 class StrictBooleanFilter(django_filters.Filter):
     field_class = StrictBooleanField
-
-
-def start_of(value: dt.date | dt.datetime) -> dt.datetime:
-    """The instant a bound starts: a date means its midnight in TIME_ZONE."""
-    if isinstance(value, dt.datetime):
-        return value if timezone.is_aware(value) else timezone.make_aware(value)
-    return timezone.make_aware(dt.datetime.combine(value, dt.time.min))
-
-
-def end_exclusive_of(value: dt.date | dt.datetime) -> dt.datetime:
-    """The first instant after an inclusive bound: a date includes its whole day."""
-    if isinstance(value, dt.datetime):
-        return start_of(value) + dt.timedelta(microseconds=1)
-    return start_of(value + dt.timedelta(days=1))
-
-
-def is_representable_bound(value: dt.date | dt.datetime) -> bool:
-    """Whether a date or timestamp bound can become instants in UTC (9999-12-31 has no day after)."""
-    try:
-        start_of(value).astimezone(dt.UTC)
-        end_exclusive_of(value).astimezone(dt.UTC)
-    except (OverflowError, ValueError):
-        return False
-    return True
 
 
 # User ids are 32-bit integers (Django's auth.User); larger values cannot name a user.

@@ -35,7 +35,7 @@ class Command(CsvExportCommand):
         "Export customers as CSV, filtered as GET /api/v1/crm/customers is (e.g. --country India "
         "--not-contacted-since 2025-10-01 for dormant accounts), oldest first."
     )
-    noun = "customers"
+    noun = "customer"
     filterset_class = CustomerFilterSet
     columns = COLUMNS
 

@@ -13,7 +13,7 @@ class Command(CsvExportCommand):
         "Export leads as CSV, filtered as GET /api/v1/crm/leads is (e.g. --status new --assigned-to rep1), "
         "oldest first. The columns are import_leads' columns, so the file imports back unchanged."
     )
-    noun = "leads"
+    noun = "lead"
     filterset_class = LeadFilterSet
     columns = COLUMNS
 

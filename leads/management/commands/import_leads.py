@@ -23,6 +23,7 @@ from crm_project.core.commands import (
     refusals_as_command_errors,
     serializer_errors,
 )
+from crm_project.core.text import plural
 from leads.api.serializers import LeadCreateSerializer
 from leads.management.lead_csv import ASSIGNEE_COLUMN, COLUMNS, cell_value, header_problems
 from leads.services import lead_bulk_create
@@ -73,18 +74,24 @@ class Command(BaseCommand):
             self.stderr.write(f"Row {row}: {serializer_errors(errors)}")
 
         valid = len(result.accepted)
+        invalid = len(problems)
         if problems and not skip_invalid:
-            remedy = f", or use --skip-invalid to import the {valid} valid rows" if valid else " and import again"
+            remedy = f", or use --skip-invalid to import the {plural(valid, 'valid row')}" if valid else ""
             raise CommandError(
                 f"{'Dry run: n' if dry_run else 'N'}othing {'would be ' if dry_run else ''}imported from {file}: "
-                f"{len(problems)} of {total} rows are invalid (listed above). Fix them{remedy}."
+                f"{invalid:,} of {plural(total, 'row')} {'is' if invalid == 1 else 'are'} invalid (listed above). "
+                f"Fix {'it' if invalid == 1 else 'them'}{remedy or ' and import again'}."
             )
-        skipped = f"; {len(problems)} invalid rows skipped" if problems else ""
+        skipped = f"; {plural(invalid, 'invalid row')} skipped" if problems else ""
         if dry_run:
-            self.stdout.write(f"Dry run: {valid} of {total} rows would be created{skipped}. Nothing was written.")
+            self.stdout.write(
+                f"Dry run: {valid:,} of {plural(total, 'row')} would be created{skipped}. Nothing was written."
+            )
             return
         numbers = f" ({result.numbers[0]} to {result.numbers[-1]})" if result.numbers else ""
-        self.stdout.write(self.style.SUCCESS(f"Created {result.created} leads from {file}{numbers}{skipped}."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Created {plural(result.created, 'lead')} from {file}{numbers}{skipped}.")
+        )
 
     def _default_assignee(self, value: str | None):
         if not value:

@@ -35,7 +35,7 @@ class Command(CsvExportCommand):
         "Export opportunities as CSV, filtered as GET /api/v1/crm/opportunities is (e.g. --stage proposal "
         "--owner rep1 --min-value 50000), oldest first."
     )
-    noun = "opportunities"
+    noun, noun_plural = "opportunity", "opportunities"
     filterset_class = OpportunityFilterSet
     columns = COLUMNS
 

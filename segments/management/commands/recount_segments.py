@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
+from crm_project.core.text import plural
 from segments.selectors import segment_count_drift
 from segments.services import segment_recount_all
 
@@ -25,10 +26,10 @@ class Command(BaseCommand):
         if dry_run:
             for segment, true_count in drift:
                 self.stdout.write(f"  {segment.code}: {segment.customer_count} → {true_count}")
-            self.stdout.write(self.style.WARNING(f"{len(drift)} segment count(s) would be fixed (dry run)."))
+            self.stdout.write(self.style.WARNING(f"{plural(len(drift), 'segment count')} would be fixed (dry run)."))
             return
         # Each one recounted under its row lock: the rows may have changed since the scan.
         fixed = [r for r in segment_recount_all(segment_ids=[s.pk for s, _ in drift]) if r.corrected]
         for recount in fixed:
             self.stdout.write(f"  {recount.code}: {recount.old} → {recount.new}")
-        self.stdout.write(self.style.SUCCESS(f"Fixed {len(fixed)} segment count(s)."))
+        self.stdout.write(self.style.SUCCESS(f"Fixed {plural(len(fixed), 'segment count')}."))

@@ -13,6 +13,7 @@ from django.db import transaction
 from crm_project.core.admin import error_message
 from crm_project.core.commands import system_actor, table
 from crm_project.core.exceptions import DomainError
+from crm_project.core.text import plural
 from segments.models import Segment
 from segments.services import segment_apply_criteria
 
@@ -61,7 +62,7 @@ class Command(BaseCommand):
         self.stdout.write(table(("Code", "Segment", verb, "Already in", "Customers"), rows))
         for note in notes:
             self.stdout.write(f"  {note}")
-        summary = f"{verb} {added} customer(s) to {len(rows)} segment(s); {skipped} skipped."
+        summary = f"{verb} {plural(added, 'customer')} to {plural(len(rows), 'segment')}; {skipped:,} skipped."
         self.stdout.write(
             f"\nDry run: {summary} Nothing was changed." if dry_run else self.style.SUCCESS(f"\n{summary}")
         )

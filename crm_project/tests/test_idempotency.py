@@ -8,9 +8,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from crm_project.core.models import IdempotencyRecord
+from crm_project.core.tests.concurrency import run_concurrently
 from customers.models import Customer
-
-from .concurrency import run_concurrently
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from crm_project.core.demo import DemoContext
 from crm_project.core.roles import SALES_MANAGER, SALES_REP
+from crm_project.reporting.demo import DemoContext, communications, customers, leads, opportunities, segments
 
 # (username, password, role or None for a superuser, first name, last name)
 DEMO_USERS = [
@@ -21,13 +21,7 @@ DEMO_USERS = [
 
 def _demo_steps():
     # Order matters: leads convert into customers, opportunities need customers, etc.
-    from communications import demo as communications_demo
-    from customers import demo as customers_demo
-    from leads import demo as leads_demo
-    from opportunities import demo as opportunities_demo
-    from segments import demo as segments_demo
-
-    return [customers_demo, leads_demo, opportunities_demo, communications_demo, segments_demo]
+    return [customers, leads, opportunities, communications, segments]
 
 
 class Command(BaseCommand):

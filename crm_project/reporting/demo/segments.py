@@ -6,11 +6,11 @@ Segments are found again by code, so a second run adds nothing.
 
 from __future__ import annotations
 
-from crm_project.core.demo import DEMO_EMAIL_DOMAIN, DemoContext
+from crm_project.core.text import plural
+from crm_project.reporting.demo import DEMO_EMAIL_DOMAIN, DemoContext
 from customers.models import Customer
-
-from .models import Segment
-from .services import segment_apply_criteria, segment_assign_customers, segment_create
+from segments.models import Segment
+from segments.services import segment_apply_criteria, segment_assign_customers, segment_create
 
 SEGMENTS = [
     {
@@ -93,4 +93,4 @@ def seed(ctx: DemoContext) -> str:
         picked = ctx.rng.sample(demo_customers, min(KEY_ACCOUNTS_SIZE, len(demo_customers)))
         assigned += segment_assign_customers(actor=ctx.manager, segment=segment, customer_ids=picked).assigned
     total = len(SEGMENTS) + 1
-    return f"{total} demo segments ({created} new), {assigned} customers newly assigned"
+    return f"{plural(total, 'demo segment')} ({created:,} new), {plural(assigned, 'customer')} newly assigned"

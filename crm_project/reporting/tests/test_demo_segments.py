@@ -2,12 +2,11 @@ import random
 
 import pytest
 
-from crm_project.core.demo import DEMO_EMAIL_DOMAIN, DemoContext
+from crm_project.reporting.demo import DEMO_EMAIL_DOMAIN, DemoContext
+from crm_project.reporting.demo import segments as demo
 from customers.tests.factories import CustomerFactory
-from segments import demo
 from segments.models import Segment, SegmentMembership
-
-from .factories import assert_count_is_true
+from segments.tests.factories import assert_count_is_true
 
 pytestmark = pytest.mark.django_db
 

@@ -12,12 +12,11 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from crm_project.core.api.filters import start_of
-from crm_project.core.demo import DEMO_EMAIL_DOMAIN, DemoContext
+from crm_project.core.dates import start_of
+from crm_project.reporting.demo import DEMO_EMAIL_DOMAIN, DemoContext
 from customers.models import Customer
-
-from . import services
-from .models import Lead, LeadPriority, LeadSource, LeadStatus
+from leads import services
+from leads.models import Lead, LeadPriority, LeadSource, LeadStatus
 
 # Where the n-th demo lead ends up; cycled, so every status appears at any size.
 STATUS_PLAN = [

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from crm_project.core.charts import (
+from crm_project.reporting.charts import (
     BAR_SPACE,
     LABEL_WIDTH,
     BarInput,

@@ -3,10 +3,10 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from crm_project.core.api.filters import start_of
-from crm_project.core.demo import DemoContext
-from customers import demo as customers_demo
-from leads import demo as leads_demo
+from crm_project.core.dates import start_of
+from crm_project.reporting.demo import DemoContext
+from crm_project.reporting.demo import customers as customers_demo
+from crm_project.reporting.demo import leads as leads_demo
 from leads.models import OPEN_STATUSES, Lead, LeadSource, LeadStatus
 
 pytestmark = pytest.mark.django_db

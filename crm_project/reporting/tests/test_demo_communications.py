@@ -1,10 +1,10 @@
 import pytest
 
-from communications import demo as communications_demo
 from communications.models import Communication
-from crm_project.core.demo import DemoContext
 from crm_project.core.tests.factories import ManagerFactory, RepFactory, UserFactory
-from customers import demo as customers_demo
+from crm_project.reporting.demo import DemoContext
+from crm_project.reporting.demo import communications as communications_demo
+from crm_project.reporting.demo import customers as customers_demo
 
 pytestmark = pytest.mark.django_db
 

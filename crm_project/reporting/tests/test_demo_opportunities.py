@@ -1,11 +1,10 @@
 import pytest
 
-from crm_project.core.demo import DEMO_EMAIL_DOMAIN, DemoContext
-from customers import demo as customers_demo
-from opportunities import demo as opportunities_demo
+from crm_project.reporting.demo import DEMO_EMAIL_DOMAIN, DemoContext
+from crm_project.reporting.demo import customers as customers_demo
+from crm_project.reporting.demo import opportunities as opportunities_demo
+from leads.tests.factories import LeadFactory
 from opportunities.models import Opportunity, OpportunityStage, OpportunityStageChange
-
-from .factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
 

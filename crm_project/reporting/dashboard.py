@@ -21,9 +21,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from communications.selectors import engagement_summary, pending_follow_ups
-from crm_project.core.api.filters import start_of
-from crm_project.core.charts import BarInput, Ring, bar_chart, compact_number, full_number, funnel_chart
+from crm_project.core.dates import start_of
 from crm_project.core.roles import has_crm_role, is_manager
+from crm_project.reporting.charts import BarInput, Ring, bar_chart, compact_number, full_number, funnel_chart
 from leads.models import LeadStatus
 from leads.selectors import lead_analytics_summary, lead_follow_ups_due_today
 from opportunities.models import CLOSED_STAGES, OpportunityStage

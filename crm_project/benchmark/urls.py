@@ -1,7 +1,7 @@
 """
 The benchmark's floor: the lead list's first page as the stack's minimum can serve it.
 
-Mounted at ``/bench/`` only when ``CRM_BENCHMARK_ENDPOINTS`` is on (``crm_project/urls.py``),
+Mounted at ``/bench/`` only when ``CRM_BENCHMARK`` is on (``crm_project/urls.py``),
 which ``bench/run`` sets for its own server and nothing else does. ``GET /bench/floor/leads``
 answers what ``GET /api/v1/crm/leads`` answers a manager (the same page shape, the same fields,
 the same order, the exact ``count``) with two raw SQL queries and orjson: no authentication,

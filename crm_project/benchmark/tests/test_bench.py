@@ -7,26 +7,38 @@ the benchmark setting is on.
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import orjson
 import pytest
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection
 from django.db.models import Max
 from django.test import RequestFactory
-from django.urls import Resolver404, resolve
 
 from communications.models import Communication
-from crm_project.core.bench_urls import floor_leads
-from crm_project.core.management.commands.bench_data import TABLE_COLUMNS
+from crm_project.benchmark.management.commands.bench_data import TABLE_COLUMNS
+from crm_project.benchmark.urls import floor_leads
 from customers.models import Customer
 from leads.models import Lead, LeadStatus
 from leads.services import lead_create
 from leads.tests.factories import LeadFactory
 from opportunities.models import Opportunity
 from segments.models import Segment
+
+ROOT = Path(__file__).resolve().parents[3]
+
+# Everything but the check that the tools are absent without the setting needs them installed.
+needs_the_benchmark_app = pytest.mark.skipif(
+    not apps.is_installed("crm_project.benchmark"),
+    reason="the benchmark app is installed only with CRM_BENCHMARK=1 (make test sets it)",
+)
 
 SIZES = {"customers": 40, "leads": 300, "opportunities": 200, "communications": 600}
 
@@ -45,6 +57,7 @@ def test_each_table_is_written_with_exactly_its_models_columns(model):
     assert len(TABLE_COLUMNS[model]) == len(columns)
 
 
+@needs_the_benchmark_app
 @pytest.mark.django_db(transaction=True)  # VACUUM runs outside any transaction on PostgreSQL.
 def test_bench_data_builds_a_consistent_data_set():
     summary = _bench_data()
@@ -79,6 +92,7 @@ def test_bench_data_builds_a_consistent_data_set():
     assert Segment.objects.filter(code__startswith="BENCH-").count() == 8
 
 
+@needs_the_benchmark_app
 @pytest.mark.django_db(transaction=True)
 def test_the_same_seed_builds_the_same_records():
     _bench_data(seed=3)
@@ -89,6 +103,7 @@ def test_the_same_seed_builds_the_same_records():
     assert Lead.objects.count() == 300  # --reset replaced, not added
 
 
+@needs_the_benchmark_app
 @pytest.mark.django_db(transaction=True)
 def test_bench_data_keeps_the_indexes_and_foreign_keys_it_drops_while_loading():
     if connection.vendor != "postgresql":
@@ -107,6 +122,7 @@ def test_bench_data_keeps_the_indexes_and_foreign_keys_it_drops_while_loading():
     assert schema() == before
 
 
+@needs_the_benchmark_app
 def test_bench_data_refuses_bad_sizes():
     from django.core.management.base import CommandError
 
@@ -119,9 +135,28 @@ def test_bench_data_refuses_bad_sizes():
 # --- the floor ----------------------------------------------------------------------------------
 
 
-def test_the_floor_is_not_mounted_unless_the_benchmark_setting_is_on():
-    with pytest.raises(Resolver404):
-        resolve("/bench/floor/leads")
+def _without_the_benchmark_setting(*args: str) -> subprocess.CompletedProcess:
+    env = {name: value for name, value in os.environ.items() if name != "CRM_BENCHMARK"}
+    env["DATABASE_URL"] = "sqlite:////tmp/crm-benchmark-off.sqlite3"
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_without_the_benchmark_setting_neither_the_floor_nor_bench_data_exists():
+    probe = (
+        "import django; django.setup()\n"
+        "from django.apps import apps; from django.urls import Resolver404, resolve\n"
+        "print(apps.is_installed('crm_project.benchmark'))\n"
+        "try:\n    resolve('/bench/floor/leads'); print('routed')\n"
+        "except Resolver404:\n    print('not routed')\n"
+    )
+    settings_module = "import os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'crm_project.settings')\n"
+    result = _without_the_benchmark_setting("-c", settings_module + probe)
+    assert result.stdout.split() == ["False", "not", "routed"], result.stderr
+    command = _without_the_benchmark_setting("manage.py", "bench_data", "--help")
+    assert command.returncode != 0
+    assert "Unknown command: 'bench_data'" in command.stderr
 
 
 def test_the_floor_answers_what_the_lead_list_answers(manager_client, rep):

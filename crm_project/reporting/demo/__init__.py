@@ -1,5 +1,5 @@
 """
-What ``manage.py seed_demo`` hands to each domain's ``demo.seed(ctx)``: the demo users, a
+What ``manage.py seed_demo`` hands to each domain's demo module (``seed(ctx)``): the demo users, a
 seeded random generator and a progress bar. Each domain seeds its own records through its
 own services, and tops up to the requested size, so running the command twice adds nothing.
 """

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from crm_project.core.dashboard import dashboard_context
+from crm_project.reporting.dashboard import dashboard_context
 
 
 class CRMAdminSite(admin.AdminSite):

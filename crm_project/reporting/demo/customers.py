@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from crm_project.core.demo import DEMO_EMAIL_DOMAIN, DemoContext
-
-from .models import CreditRating, Customer, OrderFrequency
-from .services import customer_create
+from crm_project.reporting.demo import DEMO_EMAIL_DOMAIN, DemoContext
+from customers.models import CreditRating, Customer, OrderFrequency
+from customers.services import customer_create
 
 COMPANIES = [
     "Sunrise Apparel",

@@ -11,13 +11,12 @@ import datetime as dt
 from django.db.models import Q
 from django.utils import timezone
 
-from crm_project.core.demo import DEMO_EMAIL_DOMAIN, DemoContext
+from communications.models import Communication, CommunicationDirection, CommunicationType
+from communications.services import communication_complete_follow_up, communication_log
+from crm_project.reporting.demo import DEMO_EMAIL_DOMAIN, DemoContext
 from customers.models import Customer
 from leads.models import Lead
 from opportunities.models import Opportunity
-
-from .models import Communication, CommunicationDirection, CommunicationType
-from .services import communication_complete_follow_up, communication_log
 
 # (type, weight, subjects, duration range in minutes or None)
 KINDS = [

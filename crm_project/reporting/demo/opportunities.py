@@ -12,12 +12,11 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from crm_project.core.demo import DEMO_EMAIL_DOMAIN, DemoContext
+from crm_project.reporting.demo import DEMO_EMAIL_DOMAIN, DemoContext
 from customers.models import Customer
 from leads.selectors import lead_list_visible_to
-
-from .models import OPEN_STAGES, Opportunity, OpportunityStage
-from .services import opportunity_close, opportunity_create, opportunity_update
+from opportunities.models import OPEN_STAGES, Opportunity, OpportunityStage
+from opportunities.services import opportunity_close, opportunity_create, opportunity_update
 
 # The stage each demo opportunity ends in, in turn: every stage, weighted like a real funnel.
 STAGE_PLAN = [
