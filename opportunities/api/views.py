@@ -75,7 +75,7 @@ class OpportunityViewSet(CRMModelViewSet):
             "Won sets probability 100, lost sets 0 and needs `loss_reason`. `actual_close_date` "
             "defaults to now; `notes` are appended, dated. Closing a closed opportunity is 409."
         ),
-        request=CLOSE_REQUEST,
+        request={"application/json": CLOSE_REQUEST},
         responses=OpportunitySerializer,
         parameters=[IF_MATCH],
     )

@@ -82,7 +82,7 @@ class SegmentViewSet(CRMModelViewSet):
             f"customer id is a 400 naming it, and nothing changes. Up to {services.MAX_CUSTOMER_IDS} ids; "
             "duplicates count once. " + MANAGERS_ONLY
         ),
-        request=CUSTOMER_IDS_REQUEST,
+        request={"application/json": CUSTOMER_IDS_REQUEST},
         responses=AssignResultSerializer,
     )
     @action(detail=True, methods=["post"], url_path="assign-customers", sends_etag=False)
@@ -100,7 +100,7 @@ class SegmentViewSet(CRMModelViewSet):
             'the bare array of ids (as in the seed) or `{"customer_ids": [...]}`. Any unknown customer '
             f"id is a 400 naming it, and nothing changes. Up to {services.MAX_CUSTOMER_IDS} ids. " + MANAGERS_ONLY
         ),
-        request=CUSTOMER_IDS_REQUEST,
+        request={"application/json": CUSTOMER_IDS_REQUEST},
         responses=RemoveResultSerializer,
     )
     @action(detail=True, methods=["post"], url_path="remove-customers", sends_etag=False)

@@ -21,8 +21,8 @@ from .auth_serializers import (
     TokenVerifySerializer,
 )
 from .authentication import remember_role, users_with_roles
+from .components import ERROR_DETAIL
 from .permissions import HasCRMRole
-from .schema import ERROR_DETAIL_SCHEMA
 from .throttles import TokenEndpointIPThrottle, TokenEndpointUsernameThrottle
 
 
@@ -40,7 +40,7 @@ class BearerChallengeOnly(BaseAuthentication):
         return 'Bearer realm="api"'
 
 
-UNAUTHORIZED = OpenApiResponse(response=ERROR_DETAIL_SCHEMA, description="Invalid credentials or token.")
+UNAUTHORIZED = OpenApiResponse(response=ERROR_DETAIL, description="Invalid credentials or token.")
 
 
 class _TokenEndpoint(generics.GenericAPIView):

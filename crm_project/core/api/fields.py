@@ -15,6 +15,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
+from .components import JSON_OBJECT
 from .filters import DATE_OR_DATETIME_SCHEMA, MAX_USER_ID, DateOrDateTimeField, start_of
 
 MONEY_MAX_DIGITS = 14  # 12 before the point, 2 after (contract).
@@ -64,7 +65,7 @@ class MoneyField(serializers.DecimalField):
         return super().validate_precision(value.quantize(CENT, rounding=ROUND_HALF_UP) + 0)
 
 
-@extend_schema_field({"type": "object", "additionalProperties": {}})
+@extend_schema_field({"allOf": [JSON_OBJECT]})
 class JSONObjectField(serializers.JSONField):
     """JSON that must be an object (``criteria``, ``benefits``)."""
 
