@@ -5,10 +5,13 @@ the server sends against the schema.
 
 The document is also what typed clients are generated from (a test generates one and runs the
 workflows through it), so every shape that a client would make a type of has a name: the
-error shapes, hand-written bodies and enums (``NamedSchema``), JSON objects of any shape.
+error shapes, hand-written bodies (``NamedSchema``) and every choice set, query parameters'
+included.
 """
 
 from __future__ import annotations
+
+import re
 
 import uritemplate
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
@@ -17,8 +20,11 @@ from drf_spectacular.plumbing import (
     ComponentIdentity,
     ResolvedComponent,
     build_bearer_security_scheme_object,
+    list_hash,
+    load_enum_name_overrides,
 )
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from inflection import camelize
 from rest_framework.permissions import AllowAny
 
 from .components import ERROR_DETAIL, VALIDATION_ERROR, NamedSchema
@@ -258,3 +264,48 @@ def paths_without_trailing_slash(result, generator, request, public):
     """Document paths as the seed writes them (``/crm/leads``); the slashed form works too."""
     result["paths"] = {(path.rstrip("/") or "/"): item for path, item in result.get("paths", {}).items()}
     return result
+
+
+def query_enums_as_components(result, generator, request, public):
+    """
+    A query parameter's choices become a named component, as a body field's do, so that a client
+    has one type per choice set: the component of the same choices where there is one
+    (``?status=`` on the lead list is ``LeadStatusEnum``), else the name ENUM_NAME_OVERRIDES
+    gives them, else one after the listed record and the parameter (``?ordering=`` on the lead
+    list is ``LeadOrderingEnum``).
+    """
+    schemas = result["components"]["schemas"]
+    names = {frozenset(schema["enum"]): name for name, schema in schemas.items() if "enum" in schema}
+    overrides = load_enum_name_overrides()
+    for operation in _operations(result):
+        for parameter in operation.get("parameters", []):
+            holder, key = parameter, "schema"
+            if parameter["schema"].get("type") == "array":
+                holder, key = parameter["schema"], "items"
+            choices = holder[key].get("enum")
+            if parameter["in"] != "query" or choices is None:
+                continue
+            name = (
+                names.get(frozenset(choices))
+                or overrides.get(list_hash([(choice, choice) for choice in choices]))
+                or f"{_listed_record(operation)}{camelize(parameter['name'])}Enum"
+            )
+            schemas.setdefault(name, {"type": "string", "enum": choices})
+            names[frozenset(choices)] = name
+            holder[key] = {"$ref": f"#/components/schemas/{name}"}
+    result["components"]["schemas"] = dict(sorted(schemas.items()))
+    return result
+
+
+def _operations(result):
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            if isinstance(operation, dict):
+                yield operation
+
+
+def _listed_record(operation: dict) -> str:
+    """``Lead`` for an operation answering a ``PaginatedLeadList``; its operation id otherwise."""
+    schema = operation["responses"].get("200", {}).get("content", {}).get("application/json", {}).get("schema", {})
+    match = re.fullmatch(r"#/components/schemas/Paginated(\w+)List", schema.get("$ref", ""))
+    return match.group(1) if match else camelize(operation["operationId"])
