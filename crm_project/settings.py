@@ -256,6 +256,9 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Docstrings are written for the code's readers; what the document tells a client comes
+    # from extend_schema (summary, description) and the fields' help_text.
+    "DISABLE_DOCSTRING_DESCRIPTIONS": True,
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
     # Every choice set gets its own schema name (several are called "status" or "type"), the
     # query parameters' ones too (query_enums_as_components).

@@ -56,7 +56,13 @@ class _TokenEndpoint(generics.GenericAPIView):
     success_status = status.HTTP_200_OK
 
 
-@extend_schema(tags=["auth"], auth=[], responses={200: TokenPairSerializer, 401: UNAUTHORIZED})
+@extend_schema(
+    tags=["auth"],
+    auth=[],
+    summary="Sign in",
+    description="Exchange a username and password for an access token and a refresh token.",
+    responses={200: TokenPairSerializer, 401: UNAUTHORIZED},
+)
 class TokenObtainView(_TokenEndpoint):
     """Exchange a username and password for an access and a refresh token."""
 
@@ -64,7 +70,13 @@ class TokenObtainView(_TokenEndpoint):
     throttle_classes = [TokenEndpointIPThrottle, TokenEndpointUsernameThrottle]
 
 
-@extend_schema(tags=["auth"], auth=[], responses={200: TokenPairSerializer, 401: UNAUTHORIZED})
+@extend_schema(
+    tags=["auth"],
+    auth=[],
+    summary="Refresh the tokens",
+    description="Exchange a refresh token for a new pair; the refresh token sent can never be used again.",
+    responses={200: TokenPairSerializer, 401: UNAUTHORIZED},
+)
 class TokenRefreshView(_TokenEndpoint):
     """Exchange a refresh token for a new pair; the old refresh token is spent."""
 
@@ -73,7 +85,14 @@ class TokenRefreshView(_TokenEndpoint):
 
 
 @extend_schema(
-    tags=["auth"], auth=[], responses={200: OpenApiResponse(description="The token is valid."), 401: UNAUTHORIZED}
+    tags=["auth"],
+    auth=[],
+    summary="Check a token",
+    description=(
+        "Whether an access or refresh token is still good: well signed, not expired, not spent, "
+        "and its user still active with the same password."
+    ),
+    responses={200: OpenApiResponse(description="The token is valid."), 401: UNAUTHORIZED},
 )
 class TokenVerifyView(_TokenEndpoint):
     """Check that a token is valid (signature, expiry, blacklist, its user)."""
@@ -85,6 +104,8 @@ class TokenVerifyView(_TokenEndpoint):
 @extend_schema(
     tags=["auth"],
     auth=[],
+    summary="Sign out",
+    description="Spend a refresh token so that it can never be used again.",
     responses={205: OpenApiResponse(description="Signed out; the refresh token is spent."), 401: UNAUTHORIZED},
 )
 class LogoutView(_TokenEndpoint):
@@ -137,7 +158,7 @@ class UserSummarySerializer(serializers.ModelSerializer):
         return role_of(user)
 
 
-@extend_schema(tags=["auth"])
+@extend_schema(tags=["auth"], summary="Who am I", description="The signed-in user and their CRM role.")
 class MeView(generics.RetrieveAPIView):
     """The signed-in user and their CRM role."""
 
@@ -150,6 +171,8 @@ class MeView(generics.RetrieveAPIView):
 
 @extend_schema(
     tags=["users"],
+    summary="List active users",
+    description="Active users, for picking an assignee, owner or representative; by username.",
     parameters=[
         OpenApiParameter("search", str, description="Part of a username, name or email."),
         OpenApiParameter("role", str, enum=list(ROLE_GROUPS), description="Only users with this role."),

@@ -141,7 +141,7 @@ class ActiveUserField(serializers.PrimaryKeyRelatedField):
     {
         "type": "string",
         "format": "date-time",
-        "description": "An ISO 8601 timestamp, or a date (YYYY-MM-DD) meaning its midnight in TIME_ZONE.",
+        "description": "An ISO 8601 timestamp, or a date (YYYY-MM-DD) meaning its midnight in the CRM's time zone.",
     }
 )
 class TimestampField(serializers.DateTimeField):
