@@ -265,8 +265,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Docstrings are written for the code's readers; what the document tells a client comes
+    # from extend_schema (summary, description) and the fields' help_text.
+    "DISABLE_DOCSTRING_DESCRIPTIONS": True,
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
-    # Every choice set gets its own schema name (several are called "status" or "type").
+    # Every choice set gets its own schema name (several are called "status" or "type"), the
+    # query parameters' ones too (query_enums_as_components).
     "ENUM_NAME_OVERRIDES": {
         "LeadStatusEnum": "leads.models.LeadStatus",
         "LeadSourceEnum": "leads.models.LeadSource",
@@ -276,9 +280,12 @@ SPECTACULAR_SETTINGS = {
         "CommunicationDirectionEnum": "communications.models.CommunicationDirection",
         "CreditRatingEnum": "customers.models.CreditRating",
         "OrderFrequencyEnum": "customers.models.OrderFrequency",
+        "RoleEnum": "crm_project.core.api.auth_views.ROLE_CHOICES",
+        "SalesRoleEnum": "crm_project.core.roles.ROLE_GROUPS",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "crm_project.core.api.schema.query_enums_as_components",
         "crm_project.core.api.schema.paths_without_trailing_slash",
         "crm_project.core.api.schema.empty_query_values_mean_absent",
         "crm_project.core.api.schema.non_blank_text_has_a_visible_character",

@@ -93,7 +93,7 @@ class LeadCreateSerializer(StrictModelSerializer):
     next_follow_up_date = TimestampField(
         required=False,
         allow_null=True,
-        help_text="When to follow up: an ISO 8601 timestamp, or a date meaning its midnight in TIME_ZONE.",
+        help_text="When to follow up: an ISO 8601 timestamp, or a date meaning its midnight in the CRM's time zone.",
     )
 
     class Meta:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from crm_project.core.api.components import JSON_OBJECT, NamedSchema
 from crm_project.core.api.fields import ActiveUserField, MoneyField, TimestampField, VisibleRelatedField
 from crm_project.core.api.filters import MAX_USER_ID
 from crm_project.core.api.schema import BLANK_TEXT_PATTERN, VISIBLE_CHARACTER_PATTERN
@@ -18,37 +19,22 @@ from opportunities.models import CLOSED_STAGES, Opportunity, OpportunityStage, O
 from opportunities.services import EDITABLE_FIELDS
 
 PRODUCTS_SCHEMA = {
-    "oneOf": [{"type": "object", "additionalProperties": {}}, {"type": "array", "items": {}}],
+    "oneOf": [JSON_OBJECT, {"type": "array", "items": {}}],
     "description": 'What the customer is interested in, e.g. `{"categories": ["Jackets"], "quantity": 500}`.',
 }
-
-
-def inline_enum(values: list[str], description: str) -> dict:
-    """
-    A stage enum kept inline in its property. drf-spectacular's enum hook would otherwise warn:
-    one choice set under several names (stage, from_stage, to_stage), and one name (stage) with
-    two sets (any stage on update, only the closed ones on close).
-    """
-    return {"allOf": [{"type": "string", "enum": values}], "description": description}
 
 
 CLOSING_STAGES = [stage for stage in OpportunityStage.values if stage in CLOSED_STAGES]
 
 
-@extend_schema_field(inline_enum(CLOSING_STAGES, "closed_won or closed_lost."))
-class CloseStageField(serializers.ChoiceField):
+class StageLeftField(serializers.ChoiceField):
+    """The stage a change left. An opportunity's creation left none: stored blank, sent as null."""
+
     def __init__(self, **kwargs):
-        super().__init__(choices=CLOSING_STAGES, **kwargs)
+        super().__init__(choices=OpportunityStage.choices, allow_null=True, **kwargs)
 
-
-@extend_schema_field(inline_enum(["", *OpportunityStage.values], "The stage left; blank on the creation row."))
-class FromStageField(serializers.CharField):
-    pass
-
-
-@extend_schema_field(inline_enum(OpportunityStage.values, "The stage entered."))
-class ToStageField(serializers.CharField):
-    pass
+    def to_representation(self, value):
+        return super().to_representation(value) or None
 
 
 @extend_schema_field(PRODUCTS_SCHEMA)
@@ -147,7 +133,7 @@ class OpportunityInputSerializer(StrictModelSerializer):
 
 
 class OpportunityCloseSerializer(StrictSerializer):
-    stage = CloseStageField()
+    stage = serializers.ChoiceField(choices=CLOSING_STAGES)
     actual_close_date = TimestampField(required=False, allow_null=True, help_text="Defaults to now.")
     loss_reason = serializers.CharField(
         required=False, allow_blank=True, allow_null=True, help_text="Required when closing as closed_lost."
@@ -157,50 +143,66 @@ class OpportunityCloseSerializer(StrictSerializer):
     )
 
 
-def _close_body(stage: str, loss_reason: dict, required: list[str]) -> dict:
-    return {
-        "type": "object",
-        "properties": {
-            "stage": {"type": "string", "enum": [stage]},
-            "actual_close_date": {
-                "type": "string",
-                "format": "date-time",
-                "nullable": True,
-                "description": "Defaults to now.",
+CLOSING_STAGE = NamedSchema(
+    "ClosingStageEnum",
+    {"type": "string", "enum": CLOSING_STAGES, "description": "How an opportunity closes: won or lost."},
+)
+
+
+def _close_body(name: str, stage: str, loss_reason: dict, required: list[str]) -> NamedSchema:
+    others = [other for other in CLOSING_STAGES if other != stage]
+    return NamedSchema(
+        name,
+        {
+            "type": "object",
+            "properties": {
+                # The closing stages narrowed to this shape's one. `not` rather than an `enum` beside
+                # the `$ref`: drf-spectacular would take such an enum for a choice set to name.
+                "stage": {"allOf": [CLOSING_STAGE], "not": {"enum": others}, "description": f"`{stage}`."},
+                "actual_close_date": {
+                    "type": "string",
+                    "format": "date-time",
+                    "nullable": True,
+                    "description": "Defaults to now.",
+                },
+                "loss_reason": loss_reason,
+                "notes": {
+                    "type": "string",
+                    "nullable": True,
+                    "description": "Appended, dated, to the opportunity's notes.",
+                },
             },
-            "loss_reason": loss_reason,
-            "notes": {
-                "type": "string",
-                "nullable": True,
-                "description": "Appended, dated, to the opportunity's notes.",
-            },
+            "required": required,
         },
-        "required": required,
-    }
+    )
 
 
-# The close body as two shapes, so the schema states the loss-reason rule the service enforces.
-CLOSE_REQUEST = {
-    "application/json": {
+# Two shapes, so that the schema states the loss-reason rule that closing enforces.
+CLOSE_REQUEST = NamedSchema(
+    "OpportunityCloseRequest",
+    {
         "oneOf": [
             _close_body(
+                "OpportunityCloseWonRequest",
                 OpportunityStage.CLOSED_WON,
                 {"type": "string", "nullable": True, "pattern": BLANK_TEXT_PATTERN, "description": "None when won."},
                 ["stage"],
             ),
             _close_body(
+                "OpportunityCloseLostRequest",
                 OpportunityStage.CLOSED_LOST,
                 {"type": "string", "pattern": VISIBLE_CHARACTER_PATTERN, "description": "Why it was lost (required)."},
                 ["stage", "loss_reason"],
             ),
-        ]
-    }
-}
+        ],
+        "description": "Close as won, or as lost with the reason.",
+    },
+)
 
 
 class OpportunityStageChangeSerializer(serializers.ModelSerializer):
-    from_stage = FromStageField(read_only=True)
-    to_stage = ToStageField(read_only=True)
+    from_stage = StageLeftField(read_only=True, help_text="The stage left; null on the creation row.")
+    to_stage = serializers.ChoiceField(choices=OpportunityStage.choices, read_only=True, help_text="The stage entered.")
     changed_by_id = serializers.IntegerField(read_only=True, allow_null=True)
     changed_by_name = serializers.SerializerMethodField()
     estimated_value = MoneyField(read_only=True)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -26,14 +27,19 @@ from .serializers import (
     PipelineStatsSerializer,
 )
 
+# The path takes any segment (see lookup_value_regex); what it names is a UUID.
+OPPORTUNITY_ID = OpenApiParameter(
+    "id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="A UUID string identifying this opportunity."
+)
+
 
 @extend_schema_view(
     list=extend_schema(summary="List opportunities"),
     create=extend_schema(summary="Create an opportunity"),
-    retrieve=extend_schema(summary="Read an opportunity"),
-    update=extend_schema(summary="Update an open opportunity (partial)"),
-    partial_update=extend_schema(summary="Update an open opportunity (partial)"),
-    destroy=extend_schema(summary="Delete an opportunity (managers only)"),
+    retrieve=extend_schema(summary="Read an opportunity", parameters=[OPPORTUNITY_ID]),
+    update=extend_schema(summary="Update an open opportunity (partial)", parameters=[OPPORTUNITY_ID]),
+    partial_update=extend_schema(summary="Update an open opportunity (partial)", parameters=[OPPORTUNITY_ID]),
+    destroy=extend_schema(summary="Delete an opportunity (managers only)", parameters=[OPPORTUNITY_ID]),
 )
 @extend_schema(tags=["opportunities"])
 class OpportunityViewSet(CRMModelViewSet):
@@ -75,9 +81,9 @@ class OpportunityViewSet(CRMModelViewSet):
             "Won sets probability 100, lost sets 0 and needs `loss_reason`. `actual_close_date` "
             "defaults to now; `notes` are appended, dated. Closing a closed opportunity is 409."
         ),
-        request=CLOSE_REQUEST,
+        request={"application/json": CLOSE_REQUEST},
         responses=OpportunitySerializer,
-        parameters=[IF_MATCH],
+        parameters=[OPPORTUNITY_ID, IF_MATCH],
     )
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
@@ -91,6 +97,7 @@ class OpportunityViewSet(CRMModelViewSet):
 
     @extend_schema(
         summary="Stage history of an opportunity (oldest first)",
+        parameters=[OPPORTUNITY_ID],
         responses=OpportunityStageChangeSerializer(many=True),
     )
     # A plain page of rows: no list filters, no ETag (it is not a record).

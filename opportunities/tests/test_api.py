@@ -420,7 +420,7 @@ def test_history_lists_creation_stage_changes_and_closing_oldest_first(rep_clien
     assert body["count"] == 3
     rows = body["results"]
     assert [(row["from_stage"], row["to_stage"], row["probability"]) for row in rows] == [
-        ("", "prospecting", 10),
+        (None, "prospecting", 10),
         ("prospecting", "proposal", 60),
         ("proposal", "closed_won", 100),
     ]

@@ -6,6 +6,7 @@ from django import forms
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from crm_project.core.api.components import NamedSchema
 from crm_project.core.api.fields import JSONObjectField, MoneyField
 from crm_project.core.api.filters import DATE_OR_DATETIME_SCHEMA, DateOrDateTimeField
 from crm_project.core.api.serializers import StrictModelSerializer, StrictSerializer, api_field_names
@@ -63,7 +64,7 @@ _CUSTOMER_IDS_SCHEMA = {
 
 
 class CustomerIdsSerializer(StrictSerializer):
-    """``{"customer_ids": [...], "segment_id": ...}``, or the bare array of ids the seed sends."""
+    """``{"customer_ids": [...], "segment_id": ...}``, or the bare array of ids."""
 
     customer_ids = serializers.ListField(child=serializers.UUIDField(), max_length=MAX_CUSTOMER_IDS)
     segment_id = serializers.UUIDField(required=False, help_text="Optional; if given, the segment of the path.")
@@ -79,25 +80,32 @@ class CustomerIdsSerializer(StrictSerializer):
         return value
 
 
-CUSTOMER_IDS_REQUEST = {
-    "application/json": {
+CUSTOMER_IDS_REQUEST = NamedSchema(
+    "SegmentMembershipRequest",
+    {
         "oneOf": [
-            {
-                "type": "object",
-                "properties": {
-                    "customer_ids": _CUSTOMER_IDS_SCHEMA,
-                    "segment_id": {
-                        "type": "string",
-                        "format": "uuid",
-                        "description": "Optional; if given, the segment of the path.",
+            NamedSchema(
+                "CustomerIdsRequest",
+                {
+                    "type": "object",
+                    "properties": {
+                        "customer_ids": _CUSTOMER_IDS_SCHEMA,
+                        "segment_id": {
+                            "type": "string",
+                            "format": "uuid",
+                            "description": "Optional; if given, the segment of the path.",
+                        },
                     },
+                    "required": ["customer_ids"],
                 },
-                "required": ["customer_ids"],
-            },
-            {**_CUSTOMER_IDS_SCHEMA, "description": "The customer ids alone, as the seed's example sends them."},
-        ]
-    }
-}
+            ),
+            NamedSchema(
+                "CustomerIdListRequest", {**_CUSTOMER_IDS_SCHEMA, "description": "The customer ids alone, as a list."}
+            ),
+        ],
+        "description": 'The customer ids: `{"customer_ids": [...]}`, or the bare list of ids.',
+    },
+)
 
 
 class AssignResultSerializer(serializers.Serializer):

@@ -82,7 +82,7 @@ class SegmentViewSet(CRMModelViewSet):
             f"customer id is a 400 naming it, and nothing changes. Up to {services.MAX_CUSTOMER_IDS} ids; "
             "duplicates count once. " + MANAGERS_ONLY
         ),
-        request=CUSTOMER_IDS_REQUEST,
+        request={"application/json": CUSTOMER_IDS_REQUEST},
         responses=AssignResultSerializer,
     )
     @action(detail=True, methods=["post"], url_path="assign-customers", sends_etag=False)
@@ -97,10 +97,10 @@ class SegmentViewSet(CRMModelViewSet):
         summary="Remove customers from the segment (bulk)",
         description=(
             "Takes the customers out; those not in the segment are counted, not refused. The body is "
-            'the bare array of ids (as in the seed) or `{"customer_ids": [...]}`. Any unknown customer '
+            'the bare list of ids or `{"customer_ids": [...]}`. Any unknown customer '
             f"id is a 400 naming it, and nothing changes. Up to {services.MAX_CUSTOMER_IDS} ids. " + MANAGERS_ONLY
         ),
-        request=CUSTOMER_IDS_REQUEST,
+        request={"application/json": CUSTOMER_IDS_REQUEST},
         responses=RemoveResultSerializer,
     )
     @action(detail=True, methods=["post"], url_path="remove-customers", sends_etag=False)

@@ -22,8 +22,8 @@ from .auth_serializers import (
     TokenVerifySerializer,
 )
 from .authentication import remember_role, users_with_roles
+from .components import ERROR_DETAIL
 from .permissions import HasCRMRole
-from .schema import ERROR_DETAIL_SCHEMA
 from .throttles import ClientAddressThrottle, SignInGuard
 
 
@@ -41,7 +41,7 @@ class BearerChallengeOnly(BaseAuthentication):
         return 'Bearer realm="api"'
 
 
-UNAUTHORIZED = OpenApiResponse(response=ERROR_DETAIL_SCHEMA, description="Invalid credentials or token.")
+UNAUTHORIZED = OpenApiResponse(response=ERROR_DETAIL, description="Invalid credentials or token.")
 
 
 class _TokenEndpoint(generics.GenericAPIView):
@@ -57,7 +57,18 @@ class _TokenEndpoint(generics.GenericAPIView):
     success_status = status.HTTP_200_OK
 
 
-@extend_schema(tags=["auth"], auth=[], responses={200: TokenPairSerializer, 401: UNAUTHORIZED})
+@extend_schema(
+    tags=["auth"],
+    auth=[],
+    summary="Sign in",
+    description=(
+        "Exchange a username and password for an access token and a refresh token. Too many "
+        "requests from one address, or too many failed sign-ins for one username, answer 429; "
+        "while a username is blocked, an address that has not failed for it may still sign in "
+        "with the right password."
+    ),
+    responses={200: TokenPairSerializer, 401: UNAUTHORIZED},
+)
 class TokenObtainView(_TokenEndpoint):
     """Exchange a username and password for an access and a refresh token."""
 
@@ -79,7 +90,13 @@ class TokenObtainView(_TokenEndpoint):
             raise
 
 
-@extend_schema(tags=["auth"], auth=[], responses={200: TokenPairSerializer, 401: UNAUTHORIZED})
+@extend_schema(
+    tags=["auth"],
+    auth=[],
+    summary="Refresh the tokens",
+    description="Exchange a refresh token for a new pair; the refresh token sent can never be used again.",
+    responses={200: TokenPairSerializer, 401: UNAUTHORIZED},
+)
 class TokenRefreshView(_TokenEndpoint):
     """Exchange a refresh token for a new pair; the old refresh token is spent."""
 
@@ -88,7 +105,14 @@ class TokenRefreshView(_TokenEndpoint):
 
 
 @extend_schema(
-    tags=["auth"], auth=[], responses={200: OpenApiResponse(description="The token is valid."), 401: UNAUTHORIZED}
+    tags=["auth"],
+    auth=[],
+    summary="Check a token",
+    description=(
+        "Whether an access or refresh token is still good: well signed, not expired, not spent, "
+        "and its user still active with the same password."
+    ),
+    responses={200: OpenApiResponse(description="The token is valid."), 401: UNAUTHORIZED},
 )
 class TokenVerifyView(_TokenEndpoint):
     """Check that a token is valid (signature, expiry, blacklist, its user)."""
@@ -100,10 +124,15 @@ class TokenVerifyView(_TokenEndpoint):
 @extend_schema(
     tags=["auth"],
     auth=[],
-    responses={205: OpenApiResponse(description="Signed out; the refresh token is spent."), 401: UNAUTHORIZED},
+    summary="Sign out",
+    description=(
+        "End the sign-in this refresh token belongs to: it, and every access token issued from "
+        "it (also after refreshes), stop working at once. Other sign-ins of the user go on."
+    ),
+    responses={205: OpenApiResponse(description="Signed out; the sign-in has ended."), 401: UNAUTHORIZED},
 )
 class LogoutView(_TokenEndpoint):
-    """Spend a refresh token so that it can never be used again."""
+    """End the sign-in of a refresh token (``tokens.revoke_sign_in``)."""
 
     serializer_class = LogoutSerializer
     throttle_classes = [ClientAddressThrottle]
@@ -162,7 +191,7 @@ class UserSummarySerializer(serializers.ModelSerializer):
         return role_of(user)
 
 
-@extend_schema(tags=["auth"])
+@extend_schema(tags=["auth"], summary="Who am I", description="The signed-in user and their CRM role.")
 class MeView(generics.RetrieveAPIView):
     """The signed-in user and their CRM role."""
 
@@ -175,6 +204,8 @@ class MeView(generics.RetrieveAPIView):
 
 @extend_schema(
     tags=["users"],
+    summary="List active users",
+    description="Active users, for picking an assignee, owner or representative; by username.",
     parameters=[
         OpenApiParameter("search", str, description="Part of a username, name or email."),
         OpenApiParameter("role", str, enum=list(ROLE_GROUPS), description="Only users with this role."),

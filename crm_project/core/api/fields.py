@@ -17,6 +17,7 @@ from rest_framework.fields import empty
 
 from crm_project.core.dates import start_of
 
+from .components import JSON_OBJECT
 from .filters import DATE_OR_DATETIME_SCHEMA, MAX_USER_ID, DateOrDateTimeField
 
 MONEY_MAX_DIGITS = 14  # 12 before the point, 2 after (contract).
@@ -66,7 +67,7 @@ class MoneyField(serializers.DecimalField):
         return super().validate_precision(value.quantize(CENT, rounding=ROUND_HALF_UP) + 0)
 
 
-@extend_schema_field({"type": "object", "additionalProperties": {}})
+@extend_schema_field({"allOf": [JSON_OBJECT]})
 class JSONObjectField(serializers.JSONField):
     """JSON that must be an object (``criteria``, ``benefits``)."""
 
@@ -142,7 +143,7 @@ class ActiveUserField(serializers.PrimaryKeyRelatedField):
     {
         "type": "string",
         "format": "date-time",
-        "description": "An ISO 8601 timestamp, or a date (YYYY-MM-DD) meaning its midnight in TIME_ZONE.",
+        "description": "An ISO 8601 timestamp, or a date (YYYY-MM-DD) meaning its midnight in the CRM's time zone.",
     }
 )
 class TimestampField(serializers.DateTimeField):

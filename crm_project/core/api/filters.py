@@ -123,7 +123,7 @@ class UserIdFilter(django_filters.NumberFilter):
 
 DATE_OR_DATETIME_SCHEMA = {
     "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}],
-    "description": "A date (YYYY-MM-DD, midnight in TIME_ZONE) or an ISO 8601 timestamp.",
+    "description": "A date (YYYY-MM-DD, from midnight in the CRM's time zone) or an ISO 8601 timestamp.",
     "example": "2025-12-31",
 }
 

@@ -2,17 +2,32 @@
 OpenAPI generation that documents every answer an operation can give, not only its 2xx:
 drf-spectacular lists no 4xx unless told, and the contract fuzzing in CI checks each status
 the server sends against the schema.
+
+The document is also what typed clients are generated from (a test generates one and runs the
+workflows through it), so every shape that a client would make a type of has a name: the
+error shapes, hand-written bodies (``NamedSchema``) and every choice set, query parameters'
+included.
 """
 
 from __future__ import annotations
 
+import re
+
 import uritemplate
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.plumbing import build_bearer_security_scheme_object
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.plumbing import (
+    ComponentIdentity,
+    ResolvedComponent,
+    build_bearer_security_scheme_object,
+    list_hash,
+    load_enum_name_overrides,
+)
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from inflection import camelize
 from rest_framework.permissions import AllowAny
 
+from .components import ERROR_DETAIL, VALIDATION_ERROR, NamedSchema
 from .fields import MONEY_TEXT_PATTERN
 from .permissions import HasCRMRole
 
@@ -22,32 +37,19 @@ _WHITE_SPACE = "".join(f"\\u{code:04x}" for code in range(0x3001) if chr(code).i
 VISIBLE_CHARACTER_PATTERN = f"[^{_WHITE_SPACE}]"
 BLANK_TEXT_PATTERN = f"^[{_WHITE_SPACE}]*$"
 
-ERROR_DETAIL_SCHEMA = {
-    "type": "object",
-    "properties": {"detail": {"type": "string"}},
-    "required": ["detail"],
-}
-VALIDATION_ERROR_SCHEMA = {
-    "type": "object",
-    "description": (
-        'Field errors: `{"field": ["message"]}`, `{"non_field_errors": ["message"]}`, '
-        'or `{"detail": "message"}` for a body that cannot be parsed.'
-    ),
-    "additionalProperties": {},
-}
 
-ERROR_DESCRIPTIONS = {
-    "400": ("Invalid input; the body names each faulty field.", VALIDATION_ERROR_SCHEMA),
-    "401": ("Missing, invalid or expired credentials.", ERROR_DETAIL_SCHEMA),
-    "403": ("Your role does not allow this.", ERROR_DETAIL_SCHEMA),
-    "404": ("No such record, or not visible to you (also a page past the end).", ERROR_DETAIL_SCHEMA),
-    "409": ("The record's current state forbids this; nothing was changed.", ERROR_DETAIL_SCHEMA),
-    "412": ("`If-Match` no longer matches the record; nothing was changed.", ERROR_DETAIL_SCHEMA),
-    "413": ("The request body is too large.", ERROR_DETAIL_SCHEMA),
-    "415": ("The request body is not JSON.", ERROR_DETAIL_SCHEMA),
-    "422": ("`Idempotency-Key` reused with a different request.", ERROR_DETAIL_SCHEMA),
-    "429": ("Too many requests; retry after `Retry-After` seconds.", ERROR_DETAIL_SCHEMA),
-    "503": ("The database is unavailable; retry after `Retry-After` seconds.", ERROR_DETAIL_SCHEMA),
+ERROR_RESPONSES = {
+    "400": ("Invalid input; the body names each faulty field.", VALIDATION_ERROR),
+    "401": ("Missing, invalid or expired credentials.", ERROR_DETAIL),
+    "403": ("Your role does not allow this.", ERROR_DETAIL),
+    "404": ("No such record, or not visible to you (also a page past the end).", ERROR_DETAIL),
+    "409": ("The record's current state forbids this; nothing was changed.", ERROR_DETAIL),
+    "412": ("`If-Match` no longer matches the record; nothing was changed.", ERROR_DETAIL),
+    "413": ("The request body is too large.", ERROR_DETAIL),
+    "415": ("The request body is not JSON.", ERROR_DETAIL),
+    "422": ("`Idempotency-Key` reused with a different request.", ERROR_DETAIL),
+    "429": ("Too many requests; retry after `Retry-After` seconds.", ERROR_DETAIL),
+    "503": ("The database is unavailable; retry after `Retry-After` seconds.", ERROR_DETAIL),
 }
 
 IF_MATCH = OpenApiParameter(
@@ -108,6 +110,31 @@ class CRMAutoSchema(AutoSchema):
         action = getattr(self.view, "action", None)
         return {str(code) for key in (action, self.method) for code in extra.get(key, ())}
 
+    def get_operation(self, *args, **kwargs):
+        operation = super().get_operation(*args, **kwargs)
+        return self._component_refs(operation)
+
+    def _component_refs(self, node):
+        """``node`` with each ``NamedSchema`` in it registered as a component and replaced by its ``$ref``."""
+        if isinstance(node, NamedSchema):
+            component = ResolvedComponent(
+                name=node.name,
+                type=ResolvedComponent.SCHEMA,
+                schema=self._component_refs(dict(node)),
+                # Two different schemas under one name are reported (a warning fails the check).
+                object=ComponentIdentity(node),
+            )
+            self.registry.register_on_missing(component)
+            return component.ref
+        if isinstance(node, dict):
+            return {key: self._component_refs(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [self._component_refs(value) for value in node]
+        return node
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        return self._component_refs(super()._map_serializer_field(field, direction, bypass_extensions))
+
     def get_request_serializer(self):
         action = getattr(self.view, "action", None)
         get_input = getattr(self.view, "get_input_serializer_class", None)
@@ -118,11 +145,9 @@ class CRMAutoSchema(AutoSchema):
 
     def _get_request_for_media_type(self, serializer, direction="request"):
         schema, required = super()._get_request_for_media_type(serializer, direction)
-        if isinstance(serializer, dict) and not required:
-            # A schema given as is (a body of several shapes): the body is required when every
-            # shape requires something, as with a serializer that has required fields.
-            shapes = schema.get("oneOf") or schema.get("anyOf") or [schema]
-            required = all(shape.get("required") or shape.get("type") == "array" for shape in shapes)
+        if isinstance(serializer, dict):
+            # A schema given as is: required as a serializer's body is, when it asks for something.
+            required = _body_is_required(serializer)
         return schema, required
 
     def get_override_parameters(self):
@@ -135,14 +160,9 @@ class CRMAutoSchema(AutoSchema):
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
-        for code in sorted(self._error_statuses()):
-            if code in responses:
-                continue
-            description, schema = ERROR_DESCRIPTIONS[code]
-            responses[code] = {
-                "description": description,
-                "content": {"application/json": {"schema": schema}},
-            }
+        for code in sorted(self._error_statuses() - responses.keys()):
+            description, schema = ERROR_RESPONSES[code]
+            responses[code] = self._get_response_for_code(OpenApiResponse(schema, description), code)
         return responses
 
     def _get_response_headers_for_code(self, status_code, direction="response"):
@@ -154,6 +174,14 @@ class CRMAutoSchema(AutoSchema):
         if status_code in {"200", "201"} and getattr(self.view, "sends_etag", False) and self._has_path_parameters():
             headers["ETag"] = {"schema": {"type": "string"}, "description": "The record's version, for `If-Match`."}
         return headers
+
+
+def _body_is_required(schema: dict) -> bool:
+    """A body is required when each shape it may take requires something (a field, or being a list)."""
+    shapes = schema.get("oneOf") or schema.get("anyOf")
+    if shapes:
+        return all(_body_is_required(shape) for shape in shapes)
+    return bool(schema.get("required")) or schema.get("type") == "array"
 
 
 class MoneyFieldSchema(OpenApiSerializerFieldExtension):
@@ -236,3 +264,48 @@ def paths_without_trailing_slash(result, generator, request, public):
     """Document paths as the seed writes them (``/crm/leads``); the slashed form works too."""
     result["paths"] = {(path.rstrip("/") or "/"): item for path, item in result.get("paths", {}).items()}
     return result
+
+
+def query_enums_as_components(result, generator, request, public):
+    """
+    A query parameter's choices become a named component, as a body field's do, so that a client
+    has one type per choice set: the component of the same choices where there is one
+    (``?status=`` on the lead list is ``LeadStatusEnum``), else the name ENUM_NAME_OVERRIDES
+    gives them, else one after the listed record and the parameter (``?ordering=`` on the lead
+    list is ``LeadOrderingEnum``).
+    """
+    schemas = result["components"]["schemas"]
+    names = {frozenset(schema["enum"]): name for name, schema in schemas.items() if "enum" in schema}
+    overrides = load_enum_name_overrides()
+    for operation in _operations(result):
+        for parameter in operation.get("parameters", []):
+            holder, key = parameter, "schema"
+            if parameter["schema"].get("type") == "array":
+                holder, key = parameter["schema"], "items"
+            choices = holder[key].get("enum")
+            if parameter["in"] != "query" or choices is None:
+                continue
+            name = (
+                names.get(frozenset(choices))
+                or overrides.get(list_hash([(choice, choice) for choice in choices]))
+                or f"{_listed_record(operation)}{camelize(parameter['name'])}Enum"
+            )
+            schemas.setdefault(name, {"type": "string", "enum": choices})
+            names[frozenset(choices)] = name
+            holder[key] = {"$ref": f"#/components/schemas/{name}"}
+    result["components"]["schemas"] = dict(sorted(schemas.items()))
+    return result
+
+
+def _operations(result):
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            if isinstance(operation, dict):
+                yield operation
+
+
+def _listed_record(operation: dict) -> str:
+    """``Lead`` for an operation answering a ``PaginatedLeadList``; its operation id otherwise."""
+    schema = operation["responses"].get("200", {}).get("content", {}).get("application/json", {}).get("schema", {})
+    match = re.fullmatch(r"#/components/schemas/Paginated(\w+)List", schema.get("$ref", ""))
+    return match.group(1) if match else camelize(operation["operationId"])

@@ -17,8 +17,8 @@ from .permissions import HasCRMRole
 
 class CRMModelViewSet(viewsets.GenericViewSet):
     """
-    list, create, retrieve, update (PUT and PATCH both partial, as the contract says) and
-    destroy. Records outside ``visible_queryset()`` are 404 everywhere, actions included.
+    list, create, retrieve, update (PUT and PATCH both take a partial body) and destroy.
+    Records outside ``visible_queryset()`` are 404 everywhere, actions included.
     """
 
     permission_classes = [IsAuthenticated, HasCRMRole]
