@@ -35,20 +35,22 @@ def reps_with_follow_ups():
 
 
 def test_digests_leave_only_once_the_transaction_commits(reps_with_follow_ups, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True) as queued:
-        with transaction.atomic():
-            assert services.follow_up_digests_enqueue(day=DAY) == 2
-            assert mail.outbox == []  # Decided, not sent: the transaction is still open.
+    with django_capture_on_commit_callbacks(execute=True) as queued, transaction.atomic():
+        assert services.follow_up_digests_enqueue(day=DAY) == 2
+        assert mail.outbox == []  # Decided, not sent: the transaction is still open.
 
     assert len(queued) == 2
     assert sorted(message.to[0] for message in mail.outbox) == ["ravi@example.com", "riya@example.com"]
 
 
 def test_a_rolled_back_transaction_sends_nothing(reps_with_follow_ups, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True) as queued:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            services.follow_up_digests_enqueue(day=DAY)
-            raise RuntimeError("the change fails after the digests were queued")
+    with (
+        django_capture_on_commit_callbacks(execute=True) as queued,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        services.follow_up_digests_enqueue(day=DAY)
+        raise RuntimeError("the change fails after the digests were queued")
 
     assert queued == []
     assert mail.outbox == []
