@@ -5,15 +5,21 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q
 
-from crm_project.core.api.filters import DateFromFilter, DateToFilter, StrictBooleanFilter, UserIdFilter
+from crm_project.core.api.filters import (
+    DateFromFilter,
+    DateToFilter,
+    NamedChoiceFilter,
+    StrictBooleanFilter,
+    UserIdFilter,
+)
 
 from .models import Communication, CommunicationDirection, CommunicationType
 
 
 class CommunicationFilterSet(django_filters.FilterSet):
     search = django_filters.CharFilter(method="filter_search", help_text="Part of the subject or the content.")
-    type = django_filters.ChoiceFilter(choices=CommunicationType.choices)
-    direction = django_filters.ChoiceFilter(choices=CommunicationDirection.choices)
+    type = NamedChoiceFilter(choices=CommunicationType.choices)
+    direction = NamedChoiceFilter(choices=CommunicationDirection.choices)
     customer_id = django_filters.UUIDFilter(field_name="customer_id")
     lead_id = django_filters.UUIDFilter(field_name="lead_id")
     opportunity_id = django_filters.UUIDFilter(field_name="opportunity_id")

@@ -6,6 +6,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from crm_project.core.api.auth_views import HealthView
+from crm_project.core.errors import api_path_not_found
 
 urlpatterns = [
     path("api/v1/", include("crm_project.api_router")),
@@ -24,3 +25,6 @@ handler400 = "crm_project.core.errors.bad_request"
 handler403 = "crm_project.core.errors.permission_denied"
 handler404 = "crm_project.core.errors.page_not_found"
 handler500 = "crm_project.core.errors.server_error"
+
+# Last: any other path under /api/ is a JSON 404, whatever DEBUG says.
+urlpatterns.append(re_path(r"^api/", api_path_not_found, name="api-not-found"))

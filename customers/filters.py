@@ -5,7 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q
 
-from crm_project.core.api.filters import DateOrDateTimeFilter, StrictBooleanFilter, UserIdFilter
+from crm_project.core.api.filters import DateOrDateTimeFilter, NamedChoiceFilter, StrictBooleanFilter, UserIdFilter
 from crm_project.core.dates import start_of
 
 from .models import CreditRating, Customer, OrderFrequency
@@ -16,8 +16,8 @@ class CustomerFilterSet(django_filters.FilterSet):
         method="filter_search", help_text="Part of the company name, contact person, email or customer code."
     )
     is_active = StrictBooleanFilter()
-    credit_rating = django_filters.ChoiceFilter(choices=CreditRating.choices)
-    order_frequency = django_filters.ChoiceFilter(choices=OrderFrequency.choices)
+    credit_rating = NamedChoiceFilter(choices=CreditRating.choices)
+    order_frequency = NamedChoiceFilter(choices=OrderFrequency.choices)
     segment_id = django_filters.UUIDFilter(method="filter_segment", help_text="Only customers in this segment.")
     account_manager_id = UserIdFilter(field_name="account_manager_id")
     country = django_filters.CharFilter(field_name="country", lookup_expr="iexact")

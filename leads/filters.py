@@ -5,7 +5,13 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q
 
-from crm_project.core.api.filters import DateFromFilter, DateToFilter, StrictBooleanFilter, UserIdFilter
+from crm_project.core.api.filters import (
+    DateFromFilter,
+    DateToFilter,
+    NamedChoiceFilter,
+    StrictBooleanFilter,
+    UserIdFilter,
+)
 
 from .models import Lead, LeadPriority, LeadSource, LeadStatus
 
@@ -14,9 +20,9 @@ class LeadFilterSet(django_filters.FilterSet):
     search = django_filters.CharFilter(
         method="filter_search", help_text="Part of the company name, contact person, email or lead number."
     )
-    status = django_filters.ChoiceFilter(choices=LeadStatus.choices)
-    source = django_filters.ChoiceFilter(choices=LeadSource.choices)
-    priority = django_filters.ChoiceFilter(choices=LeadPriority.choices)
+    status = NamedChoiceFilter(choices=LeadStatus.choices)
+    source = NamedChoiceFilter(choices=LeadSource.choices)
+    priority = NamedChoiceFilter(choices=LeadPriority.choices)
     assigned_to_id = UserIdFilter(field_name="assigned_to_id", help_text="Leads assigned to this user.")
     is_qualified = StrictBooleanFilter(field_name="is_qualified")
     created_after = DateFromFilter(field_name="created_at", help_text="Created on or after this date or instant.")

@@ -10,11 +10,11 @@ from crm_project.core.api.fields import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 from crm_project.core.api.filters import (
     DateFromFilter,
     DateToFilter,
+    NamedChoiceFilter,
     StrictBooleanFilter,
     UserIdFilter,
-    end_exclusive_of,
-    start_of,
 )
+from crm_project.core.dates import end_exclusive_of, start_of
 
 from .models import CLOSED_STAGES, Opportunity, OpportunityStage
 
@@ -48,7 +48,7 @@ class OpportunityFilterSet(django_filters.FilterSet):
         method="filter_search",
         help_text="Part of the name, opportunity number, description or customer company name (any case).",
     )
-    stage = django_filters.ChoiceFilter(choices=OpportunityStage.choices)
+    stage = NamedChoiceFilter(choices=OpportunityStage.choices)
     owner_id = UserIdFilter(field_name="owner_id", help_text="Only this user's opportunities.")
     customer_id = django_filters.UUIDFilter(field_name="customer_id")
     lead_id = django_filters.UUIDFilter(field_name="lead_id")

@@ -376,17 +376,11 @@ class CsvExportCommand(BaseCommand):
     def handle(self, *args, **options):
         actor = actor_from(options)
         records = filtered(self.visible(actor), self.filterset_class, options).order_by(*self.order_by)
-        try:
-            with output_file(options["output"], self.stdout) as stream:
-                rows = (self.row(record) for record in records.iterator(chunk_size=EXPORT_CHUNK_SIZE))
-                count = write_csv(
-                    stream, self.columns, progress(rows, description=f"Exporting {self.noun_plural or self.noun + 's'}")
-                )
-        except BrokenPipeError:
-            # The reader of stdout went away (``export_leads | head``): stop quietly, as Unix
-            # tools do, and keep Python from complaining about the unflushed stream at exit.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return
+        # A reader of stdout that goes away (``export_leads | head``) ends it quietly: manage.py.
+        with output_file(options["output"], self.stdout) as stream:
+            rows = (self.row(record) for record in records.iterator(chunk_size=EXPORT_CHUNK_SIZE))
+            described = progress(rows, description=f"Exporting {self.noun_plural or self.noun + 's'}")
+            count = write_csv(stream, self.columns, described)
         if options["output"] and options["output"] != "-":
             self.stdout.write(
                 self.style.SUCCESS(f"Exported {plural(count, self.noun, self.noun_plural)} to {options['output']}.")

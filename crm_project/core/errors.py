@@ -38,6 +38,14 @@ def permission_denied(request, exception=None):
     return defaults.permission_denied(request, exception)
 
 
+def api_path_not_found(request, *args, **kwargs):
+    """
+    The last route under ``/api/``: an unknown API path is JSON, also with ``DJANGO_DEBUG=1``
+    (where Django would answer its HTML debug page instead of ``page_not_found``).
+    """
+    return JsonResponse({"detail": "Not found."}, status=404)
+
+
 def page_not_found(request, exception=None):
     if _is_api(request):
         return JsonResponse({"detail": "Not found."}, status=404)

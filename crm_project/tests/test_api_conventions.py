@@ -294,3 +294,42 @@ def test_a_throttled_answer_says_when_to_retry(anon_client):
 def test_cors_is_closed_by_default(manager_client):
     response = manager_client.options(URL, HTTP_ORIGIN="https://evil.example", HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET")
     assert "Access-Control-Allow-Origin" not in response
+
+
+# --- what a new user tripped on --------------------------------------------------------------
+
+
+def test_a_wrong_choice_in_a_body_names_the_valid_values(manager_client):
+    customer = CustomerFactory()
+    body = {"customer_id": str(customer.pk), "type": "call", "direction": "outbound", "subject": "Hello"}
+    response = manager_client.post("/api/v1/crm/communications", body, format="json")
+    assert response.status_code == 400
+    assert response.json()["type"] == [
+        '"call" is not a valid choice; choose one of: phone, email, meeting, video_call, chat, sms, visit, other.'
+    ]
+
+
+def test_a_wrong_choice_in_a_filter_names_the_valid_values(manager_client):
+    response = manager_client.get("/api/v1/crm/leads", {"status": "bogus"})
+    assert response.status_code == 400
+    assert response.json()["status"] == [
+        "bogus is not a valid choice; choose one of: new, contacted, qualified, converted, lost."
+    ]
+
+
+def test_a_date_in_the_wrong_format_says_a_plain_date_is_accepted_too(manager_client):
+    body = {"company_name": "Lotus", "contact_person": "Meena", "email": "m@lotus.example"}
+    response = manager_client.post("/api/v1/crm/leads", {**body, "next_follow_up_date": "31/12/2026"}, format="json")
+    assert response.status_code == 400
+    (message,) = response.json()["next_follow_up_date"]
+    assert "a date (YYYY-MM-DD" in message and "ISO 8601 timestamp" in message
+
+
+@pytest.mark.parametrize("path", ["/api/v1/nothing-here", "/api/v1/crm/nothing-here", "/api/nothing"])
+@pytest.mark.parametrize("debug", [False, True])
+def test_an_unknown_api_path_is_a_json_404(manager_client, settings, path, debug):
+    settings.DEBUG = debug
+    response = manager_client.get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found."}

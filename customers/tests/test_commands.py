@@ -59,7 +59,7 @@ def test_export_customers_streams_in_a_fixed_number_of_queries(django_assert_max
         (["--segment-id", "not-a-uuid"], "--segment-id: Enter a valid UUID."),
         (
             ["--credit-rating", "superb"],
-            "--credit-rating: Select a valid choice. superb is not one of the available choices.",
+            "--credit-rating: superb is not a valid choice; choose one of: excellent, good, fair, poor.",
         ),
         (["--account-manager", "ghost"], "--account-manager: no user with the username or id 'ghost'."),
     ],

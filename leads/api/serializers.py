@@ -13,6 +13,7 @@ from crm_project.core.api.fields import (
     ActiveUserField,
     DateOrDateTimeQueryField,
     MoneyField,
+    NamedChoiceField,
     TimestampField,
     VisibleRelatedField,
 )
@@ -104,7 +105,7 @@ class LeadCreateSerializer(StrictModelSerializer):
 class LeadUpdateSerializer(LeadCreateSerializer):
     """An update may also set ``status``: new, contacted or lost (qualify and convert do the rest)."""
 
-    status = serializers.ChoiceField(
+    status = NamedChoiceField(
         choices=LeadStatus.choices,
         required=False,
         help_text="new, contacted or lost (a lost lead is reopened this way); qualified and converted "

@@ -74,7 +74,10 @@ def test_export_date_filters_are_inclusive_days_as_in_the_api():
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--status", "bogus"], "--status: Select a valid choice. bogus is not one of the available choices."),
+        (
+            ["--status", "bogus"],
+            "--status: bogus is not a valid choice; choose one of: new, contacted, qualified, converted, lost.",
+        ),
         (["--is-qualified", "maybe"], "--is-qualified: Enter true or false."),
         (["--created-after", "yesterday"], "--created-after: Enter a date (YYYY-MM-DD) or an ISO 8601 timestamp."),
         (["--assigned-to", "ghost"], "--assigned-to: no user with the username or id 'ghost'."),

@@ -175,7 +175,10 @@ def test_invalid_rows_are_listed_by_row_number_and_nothing_is_created(mixed_file
 
     lines = listed.splitlines()
     # The API's own messages, field by field.
-    assert lines[0].startswith('Row 3: email: Enter a valid email address.; priority: "highest" is not a valid choice.')
+    assert lines[0].startswith(
+        'Row 3: email: Enter a valid email address.; priority: "highest" is not a valid choice; '
+        "choose one of: low, medium, high, urgent."
+    )
     assert "; estimated_deal_value: " in lines[0]
     assert lines[1:] == [
         "Row 5: email: A lead with this email already exists.",

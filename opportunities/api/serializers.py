@@ -9,7 +9,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from crm_project.core.api.components import JSON_OBJECT, NamedSchema
-from crm_project.core.api.fields import ActiveUserField, MoneyField, TimestampField, VisibleRelatedField
+from crm_project.core.api.fields import (
+    ActiveUserField,
+    MoneyField,
+    NamedChoiceField,
+    TimestampField,
+    VisibleRelatedField,
+)
 from crm_project.core.api.filters import MAX_USER_ID
 from crm_project.core.api.schema import BLANK_TEXT_PATTERN, VISIBLE_CHARACTER_PATTERN
 from crm_project.core.api.serializers import StrictModelSerializer, StrictSerializer, api_field_names
@@ -118,7 +124,7 @@ class OpportunityInputSerializer(StrictModelSerializer):
     )
     estimated_value = MoneyField()
     probability = serializers.IntegerField(min_value=0, max_value=100, required=False, help_text="0–100 (default 10).")
-    stage = serializers.ChoiceField(
+    stage = NamedChoiceField(
         choices=OpportunityStage.choices,
         required=False,
         help_text="An open stage (default prospecting); closed_won and closed_lost only through close.",
@@ -133,7 +139,7 @@ class OpportunityInputSerializer(StrictModelSerializer):
 
 
 class OpportunityCloseSerializer(StrictSerializer):
-    stage = serializers.ChoiceField(choices=CLOSING_STAGES)
+    stage = NamedChoiceField(choices=CLOSING_STAGES)
     actual_close_date = TimestampField(required=False, allow_null=True, help_text="Defaults to now.")
     loss_reason = serializers.CharField(
         required=False, allow_blank=True, allow_null=True, help_text="Required when closing as closed_lost."

@@ -149,6 +149,13 @@ class ActiveUserField(serializers.PrimaryKeyRelatedField):
 class TimestampField(serializers.DateTimeField):
     """An ISO 8601 timestamp; a plain date (``2025-12-31``) is accepted as its midnight in TIME_ZONE."""
 
+    default_error_messages = {
+        "invalid": (
+            "Enter a date (YYYY-MM-DD, meaning its midnight in the CRM's time zone) or an ISO 8601 "
+            "timestamp (YYYY-MM-DDThh:mm[:ss[.uuuuuu]] with Z or an offset such as +05:30)."
+        )
+    }
+
     def to_internal_value(self, value):
         if isinstance(value, str):
             try:
@@ -181,3 +188,17 @@ class DateOrDateTimeQueryField(serializers.Field):
         if isinstance(value, dt.datetime):
             return serializers.DateTimeField().to_representation(start_of(value))
         return value.isoformat()
+
+
+class NamedChoiceField(serializers.ChoiceField):
+    """A choice whose refusal names the valid values: ``"call" is not a valid choice; choose one of: phone, ...``."""
+
+    default_error_messages = {"invalid_choice": '"{input}" is not a valid choice; choose one of: {choices}.'}
+
+    def to_internal_value(self, data):
+        if data == "" and self.allow_blank:
+            return ""
+        try:
+            return self.choice_strings_to_values[str(data)]
+        except KeyError:
+            self.fail("invalid_choice", input=data, choices=", ".join(self.choice_strings_to_values))

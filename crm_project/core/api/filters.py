@@ -151,3 +151,22 @@ class DateToFilter(DateOrDateTimeFilter):
         if value is None:
             return qs
         return qs.filter(**{f"{self.field_name}__lt": end_exclusive_of(value)})
+
+
+class NamedChoiceFormField(django_filters.fields.ChoiceField):
+    def validate(self, value):
+        try:
+            super().validate(value)
+        except forms.ValidationError as exc:
+            if exc.code != "invalid_choice":
+                raise
+            valid = ", ".join(str(choice) for choice, _label in self.choices if choice != "")
+            raise forms.ValidationError(
+                f"{value} is not a valid choice; choose one of: {valid}.", code="invalid_choice"
+            ) from None
+
+
+class NamedChoiceFilter(django_filters.ChoiceFilter):
+    """``?status=bogus`` is a 400 that names the valid values."""
+
+    field_class = NamedChoiceFormField

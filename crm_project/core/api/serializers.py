@@ -16,6 +16,8 @@ from django.http import QueryDict
 from rest_framework import relations, serializers
 from rest_framework.fields import empty
 
+from .fields import NamedChoiceField
+
 # (field classes, the JSON types they take, how to say so). The first match wins, so
 # subclasses come before their bases (a ChoiceField is not a CharField; a UUIDField is one).
 _JSON_TYPES: list[tuple[tuple[type, ...], tuple[type, ...], str]] = [
@@ -91,7 +93,8 @@ class StrictSerializer(StrictJSONMixin, serializers.Serializer):
 
 
 class StrictModelSerializer(StrictJSONMixin, serializers.ModelSerializer):
-    pass
+    # A model field with choices refuses a wrong value naming the valid ones.
+    serializer_choice_field = NamedChoiceField
 
 
 def api_field_names(model, writable_fields) -> list[str]:

@@ -127,7 +127,8 @@ def test_several_bad_options_are_reported_together():
     with pytest.raises(CommandError) as failure:
         commands.filtered(Lead.objects.all(), LeadFilterSet, parse("--status", "x", "--is-qualified", "y"))
     assert str(failure.value) == (
-        "--status: Select a valid choice. x is not one of the available choices.; --is-qualified: Enter true or false."
+        "--status: x is not a valid choice; choose one of: new, contacted, qualified, converted, lost.; "
+        "--is-qualified: Enter true or false."
     )
 
 
