@@ -1,4 +1,4 @@
-"""Query parameters of the communication lists (contract: "Communications")."""
+"""Query parameters of the communication lists: type, direction, links, representative, dates, search."""
 
 from __future__ import annotations
 

@@ -11,7 +11,8 @@ from crm_project.core.api.auth_views import (
     UserListView,
 )
 
-# Paths as the seed writes them, and with a trailing slash too (contract: no redirect).
+# Paths work without a trailing slash and with one, both answered directly: a redirect would
+# turn a client's POST into a GET.
 auth_patterns = [
     re_path(r"^token/?$", TokenObtainView.as_view(), name="token-obtain"),
     re_path(r"^token/refresh/?$", TokenRefreshView.as_view(), name="token-refresh"),

@@ -95,7 +95,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Retries of a POST with an Idempotency-Key get the first answer (beyond the seed).
+    # Retries of a POST with an Idempotency-Key get the first answer instead of doing the work again.
     "crm_project.core.idempotency.IdempotencyMiddleware",
 ]
 

@@ -1,4 +1,4 @@
-"""Query parameters of the customer list (contract: "Customers")."""
+"""Query parameters of the customer list: search, state, ratings, segment, account manager, dormancy."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from .models import Customer
 
 def customer_list_visible_to(user) -> QuerySet[Customer]:
     """
-    Every CRM role reads every customer (contract: "Reps read all customers"); users without
+    Every CRM role reads every customer (a rep needs any customer to log a call about); users without
     a role see none. Joined for the list: the account manager and the segment ids.
     """
     queryset = Customer.objects.select_related("account_manager").prefetch_related(

@@ -1,4 +1,4 @@
-"""Query parameters of the lead list (contract: "Leads")."""
+"""Query parameters of the lead list: status, source, priority, assignee, qualified, dates, search."""
 
 from __future__ import annotations
 

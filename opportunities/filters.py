@@ -1,4 +1,4 @@
-"""Query parameters of the opportunity list (contract: "Opportunities")."""
+"""Query parameters of the opportunity list: stage, owner, links, closed or not, value and close-date ranges, search."""
 
 from __future__ import annotations
 

@@ -23,12 +23,12 @@ class OpportunityStage(models.TextChoices):
 
 CLOSED_STAGES = frozenset({OpportunityStage.CLOSED_WON, OpportunityStage.CLOSED_LOST})
 OPEN_STAGES = tuple(stage for stage in OpportunityStage if stage not in CLOSED_STAGES)
-# Probability that closing sets (contract): a won deal is certain, a lost one is gone.
+# Probability that closing sets: a won deal is certain, a lost one is gone.
 CLOSING_PROBABILITY = {OpportunityStage.CLOSED_WON: 100, OpportunityStage.CLOSED_LOST: 0}
 
 
 def compute_expected_revenue(estimated_value: Decimal, probability: int) -> Decimal:
-    """estimated_value × probability / 100, rounded half up to 2 places (contract)."""
+    """estimated_value × probability / 100, rounded half up to 2 places; stored, recomputed on each change."""
     value = Decimal(estimated_value) * Decimal(probability) / Decimal(100)
     return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
@@ -128,7 +128,7 @@ class Opportunity(CRMRecord):
 
 
 class OpportunityStageChange(models.Model):
-    """One row per stage change (creation and closing included), beyond the seed."""
+    """One row per stage an opportunity enters (creation and closing included): its stage history."""
 
     opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="stage_changes")
     # Blank for the row written when the opportunity is created.

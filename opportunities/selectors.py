@@ -36,7 +36,7 @@ def opportunity_stage_history(opportunity: Opportunity) -> QuerySet[OpportunityS
 
 
 def _win_rate(won: int, lost: int) -> Decimal:
-    """won ÷ (won + lost) × 100 with 2 decimals; 0 when nothing is closed (contract)."""
+    """won ÷ (won + lost) × 100 with 2 decimals; 0 when nothing is closed."""
     if won + lost == 0:
         return ZERO
     return (Decimal(won * 100) / Decimal(won + lost)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
@@ -71,7 +71,7 @@ def _add_stage(row: dict[str, Any], totals: dict[str, Any]) -> None:
 
 
 def _pipeline_stats_from(row: dict[str, Any]) -> dict[str, Any]:
-    """The contract's statistics from the stage totals of ``_stage_totals``: the one place they are defined."""
+    """The pipeline statistics from the stage totals of ``_stage_totals``: the one place they are defined."""
     by_stage = {
         stage: {
             "count": row[f"{stage}_count"],
@@ -102,7 +102,7 @@ def _pipeline_queryset(user, owner_id: int | None) -> QuerySet[Opportunity]:
 
 def opportunity_pipeline_stats(user, *, owner_id: int | None = None) -> dict[str, Any]:
     """
-    The contract's pipeline statistics over the opportunities ``user`` may see (optionally
+    The pipeline statistics over the opportunities ``user`` may see (optionally
     one owner's), in one aggregate query whatever the number of rows:
 
     - ``by_stage``: every stage with its count, Σ estimated_value and Σ expected_revenue;

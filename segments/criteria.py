@@ -1,5 +1,5 @@
 """
-What a segment's ``criteria`` mean (beyond the seed: the contract's "criteria are evaluated").
+What a segment's ``criteria`` mean: the keys evaluated against customers, and how.
 
 Known keys, combined with AND:
 

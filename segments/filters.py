@@ -1,4 +1,4 @@
-"""Query parameters of the segment list (contract: "Segments")."""
+"""Query parameters of the segment list: active or not, search."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """
-Django-level error pages. Under ``/api/`` they answer JSON in the contract's shape (a
+Django-level error pages. Under ``/api/`` they answer JSON, ``{"detail": ...}`` (a
 client never parses an HTML page); elsewhere (the admin) Django's own pages are kept.
 
 A database outage is 503 with ``Retry-After`` wherever it strikes: in a view (DRF's exception

@@ -1,5 +1,5 @@
 """
-Safe retries (beyond the seed): a POST under ``/api/v1/`` sent with an ``Idempotency-Key``
+Safe retries: a POST under ``/api/v1/`` sent with an ``Idempotency-Key``
 header is carried out at most once per user and key.
 
 - The request claims the key by inserting a row; the claim, the work and the stored answer

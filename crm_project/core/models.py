@@ -26,7 +26,7 @@ class DailySequence(models.Model):
 
 
 class CRMRecord(models.Model):
-    """Base of every CRM record: a UUID id (contract) and the two timestamps."""
+    """Base of every CRM record: a UUID id (never guessable, unlike a counter) and the two timestamps."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)

@@ -1,5 +1,5 @@
 """
-No request gets a 500, however malformed (contract). Every write endpoint of every app answers
+No request gets a 500, however malformed. Every write endpoint of every app answers
 each kind of bad body with a 4xx and a JSON body; every text and JSON field refuses a NUL,
 every numeric field and query parameter a huge number, every path and filter a malformed
 UUID, every date filter a date at the edge of the calendar; a unique constraint that a race
@@ -275,7 +275,7 @@ def test_a_huge_number_in_any_query_parameter_is_answered_without_a_server_error
     manager_client, records, method, path, parameter, value
 ):
     response = manager_client.get(url(path, records), {parameter: value})
-    if response.status_code == 200:  # page_size: clamped to 200 (contract).
+    if response.status_code == 200:  # page_size: clamped to 200.
         assert parameter == "page_size"
     else:
         assert parameter in assert_json_client_error(response) or response.status_code == 404

@@ -1,6 +1,6 @@
 """
 The lead CSV of ``import_leads`` and ``export_leads``: one set of columns, so that an export
-imports back unchanged. The columns are the contract's lead fields a client may send on
+imports back unchanged. The columns are the lead fields a client may send on
 create, with the assignee by username.
 """
 

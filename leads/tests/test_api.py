@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 LIST_URL = "/api/v1/crm/leads"
 
-# The seed's "Create Lead" example, exactly as written.
+# The API guide's "Create Lead" example, exactly as written.
 SEED_CREATE = {
     "company_name": "Tech Solutions Ltd",
     "industry": "Technology",

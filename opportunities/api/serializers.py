@@ -45,7 +45,7 @@ class StageLeftField(serializers.ChoiceField):
 
 @extend_schema_field(PRODUCTS_SCHEMA)
 class ProductsField(serializers.JSONField):
-    """``products_interested``: a JSON object or list (contract)."""
+    """``products_interested``: a JSON object or list; anything else is a 400."""
 
     default_error_messages = {"not_object_or_list": "Must be a JSON object or list."}
 
@@ -253,7 +253,8 @@ class StageStatsSerializer(serializers.Serializer):
     weighted_value = _sum_field(help_text="Σ expected_revenue.")
 
 
-# One key per stage, always present (contract), built from the stage list so it never drifts.
+# One key per stage, always present (a stage with nothing in it shows zeros), built from the
+# stage list so it never drifts.
 StageBreakdownSerializer = type(
     "StageBreakdownSerializer",
     (serializers.Serializer,),

@@ -1,4 +1,4 @@
-"""``/api/v1/crm/opportunities`` through real URLs: the seed's examples, shapes, rules, access."""
+"""``/api/v1/crm/opportunities`` through real URLs: the API guide's examples, shapes, rules, access."""
 
 import datetime as dt
 from decimal import Decimal
@@ -54,7 +54,7 @@ def ids(response) -> list[str]:
     return [row["id"] for row in response.json()["results"]]
 
 
-# --- the seed's examples, exactly as written --------------------------------------------------
+# --- the API guide's examples, exactly as written --------------------------------------------------
 
 
 def test_seed_create_example(manager_client, manager):

@@ -129,7 +129,7 @@ class ApplyCriteriaResultSerializer(AssignResultSerializer):
 
 
 class MatchingCustomersPageSerializer(serializers.Serializer):
-    """The contract's page of customers, plus the criteria keys that were not evaluated."""
+    """A page of customers, plus the criteria keys that were not evaluated."""
 
     count = serializers.IntegerField()
     page = serializers.IntegerField()

@@ -1,4 +1,4 @@
-"""What the API tests share: paths, shapes, and the seed's own segment example."""
+"""What the API tests share: paths, shapes, and the API guide's own segment example."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ SEGMENT_FIELDS = {
 }
 PAGE_KEYS = {"count", "page", "page_size", "total_pages", "next", "previous", "results"}
 
-# The seed's "Create Segment" example, as written.
+# The API guide's "Create Segment" example, as written.
 SEED_SEGMENT = {
     "name": "High Value Customers",
     "description": "Customers with annual spend > 500K",

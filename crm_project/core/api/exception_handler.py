@@ -1,5 +1,6 @@
 """
-One place that turns every exception a view can raise into the contract's error shapes.
+One place that turns every exception a view can raise into the API's error shapes:
+``{"field": ["message"]}`` for invalid input, ``{"detail": "..."}`` for everything else.
 
 - DRF's own exceptions keep DRF's shapes (400 field dict, ``{"detail"}`` otherwise).
 - ``django.core.exceptions.ValidationError`` from a service: 400 naming the field.

@@ -1,4 +1,4 @@
-"""Serializer fields with the contract's conventions: money, JSON shapes, ``*_id`` links."""
+"""Serializer fields with the API's conventions: money, JSON shapes, ``*_id`` links, timestamps, choices."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from crm_project.core.dates import start_of
 from .components import JSON_OBJECT
 from .filters import DATE_OR_DATETIME_SCHEMA, MAX_USER_ID, DateOrDateTimeField
 
-MONEY_MAX_DIGITS = 14  # 12 before the point, 2 after (contract).
+MONEY_MAX_DIGITS = 14  # 12 before the point, 2 after.
 MONEY_DECIMAL_PLACES = 2
 MONEY_MAX = Decimal("999999999999.99")
 CENT = Decimal("0.01")
@@ -109,7 +109,7 @@ class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
         return self._visible_to(getattr(request, "user", None))
 
 
-# The seed's examples send user ids as text ("owner_id": "<user_id>"): digits are accepted too.
+# Clients send user ids as numbers or as text ("owner_id": "42"): the digits are accepted too.
 USER_ID_TEXT_PATTERN = r"^[0-9]{1,10}$"
 
 

@@ -1,4 +1,4 @@
-"""The contract's page shape: count, page, page_size, total_pages, next, previous, results."""
+"""The page shape of every list: count, page, page_size, total_pages, next, previous, results."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ class CRMPageNumberPagination(PageNumberPagination):
 
     def get_page_size(self, request) -> int:
         requested = _positive_int(request, self.page_size_query_param)
-        # A larger page_size than allowed is clamped, not refused (contract).
+        # A larger page_size than allowed is clamped, not refused: a client asking for much gets the most.
         return min(requested or self.page_size, self.max_page_size)
 
     def paginate_queryset(self, queryset, request, view=None):

@@ -13,7 +13,7 @@ from rest_framework.utils.encoders import JSONEncoder
 
 
 def _default(value: Any) -> Any:
-    # Money leaves the API as a JSON number (contract). 14 significant digits, the most a
+    # Money leaves the API as a JSON number, never a string. 14 significant digits, the most a
     # money field holds, survive the trip through a double exactly.
     if isinstance(value, decimal.Decimal):
         return float(value)

@@ -1,4 +1,4 @@
-"""A router whose paths work exactly as the seed writes them, and with a trailing slash too."""
+"""A router whose paths work without a trailing slash (``/crm/leads``) and with one, both answered directly."""
 
 from rest_framework.routers import SimpleRouter
 

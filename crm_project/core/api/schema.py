@@ -1,6 +1,6 @@
 """
 OpenAPI generation that documents every answer an operation can give, not only its 2xx:
-drf-spectacular lists no 4xx unless told, and the contract fuzzing in CI checks each status
+drf-spectacular lists no 4xx unless told, and the schema fuzzing in CI checks each status
 the server sends against the schema.
 
 The document is also what typed clients are generated from (a test generates one and runs the
@@ -139,7 +139,7 @@ class CRMAutoSchema(AutoSchema):
         action = getattr(self.view, "action", None)
         get_input = getattr(self.view, "get_input_serializer_class", None)
         if get_input is not None and action in {"create", "update", "partial_update"}:
-            # PUT is partial too (the seed's own PUT example sends four fields).
+            # PUT is partial too: a client sends only the fields it changes.
             return get_input()(partial=action != "create")
         return super().get_request_serializer()
 
@@ -261,7 +261,7 @@ def non_blank_text_has_a_visible_character(result, generator, request, public):
 
 
 def paths_without_trailing_slash(result, generator, request, public):
-    """Document paths as the seed writes them (``/crm/leads``); the slashed form works too."""
+    """Document paths without a trailing slash (``/crm/leads``); the slashed form works too."""
     result["paths"] = {(path.rstrip("/") or "/"): item for path, item in result.get("paths", {}).items()}
     return result
 

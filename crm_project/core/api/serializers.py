@@ -3,7 +3,7 @@ Input serializers that take JSON types at their word.
 
 DRF coerces: ``"is_active": 0`` becomes ``False``, ``"notes": 12`` becomes ``"12"``,
 ``"assigned_to_id": true`` becomes user 1. A JSON API that documents a boolean, a string or an
-integer answers anything else with 400 naming the field, as its schema promises; the contract
+integer answers anything else with 400 naming the field, as its schema promises; the schema
 fuzzing in CI (``bench/fuzz``) checks exactly that. Query parameters are text by nature and are
 left to the fields' own parsing.
 """

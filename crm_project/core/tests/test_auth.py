@@ -1,4 +1,4 @@
-"""Authentication per the contract: token, refresh (rotating), verify, logout, me, users."""
+"""Authentication: token, refresh (rotating), verify, logout, me, users."""
 
 import pytest
 from django.contrib.auth import get_user_model
