@@ -7,11 +7,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Sum
 from django.utils import timezone
 
-from crm_project.core.dates import end_exclusive_of, start_of
+from crm_project.core.dates import check_range, end_exclusive_of, start_of
 from crm_project.core.roles import crm_users, has_crm_role, is_manager
 
 from .models import OPEN_STATUSES, Lead, LeadSource, LeadStatus
@@ -68,8 +67,7 @@ def lead_analytics_summary(
     the leads ``user`` may see created between ``start`` and ``end`` (inclusive; a date
     covers its whole day in TIME_ZONE). One grouped query, whatever the number of leads.
     """
-    if start is not None and end is not None and start_of(start) >= end_exclusive_of(end):
-        raise ValidationError({"end_date": "The end date must not be before the start date."})
+    check_range(start, end)
     leads = Lead.objects.filter(lead_visibility_q(user))
     if start is not None:
         leads = leads.filter(created_at__gte=start_of(start))

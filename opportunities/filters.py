@@ -14,7 +14,7 @@ from crm_project.core.api.filters import (
     StrictBooleanFilter,
     UserIdFilter,
 )
-from crm_project.core.dates import end_exclusive_of, start_of
+from crm_project.core.dates import check_range
 
 from .models import CLOSED_STAGES, Opportunity, OpportunityStage
 
@@ -27,9 +27,9 @@ class OpportunityFilterForm(forms.Form):
         low, high = cleaned.get("min_value"), cleaned.get("max_value")
         if low is not None and high is not None and low > high:
             self.add_error("max_value", "max_value must be greater than or equal to min_value.")
-        after, before = cleaned.get("close_after"), cleaned.get("close_before")
-        if after is not None and before is not None and start_of(after) >= end_exclusive_of(before):
-            self.add_error("close_before", "close_before must not be earlier than close_after.")
+        check_range(
+            cleaned.get("close_after"), cleaned.get("close_before"), start_name="close_after", end_name="close_before"
+        )
         return cleaned
 
 

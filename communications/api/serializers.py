@@ -10,7 +10,7 @@ from communications.models import Communication
 from communications.services import EDITABLE_FIELDS
 from crm_project.core.api.fields import ActiveUserField, DateOrDateTimeQueryField, JSONListField, VisibleRelatedField
 from crm_project.core.api.serializers import StrictModelSerializer, api_field_names
-from crm_project.core.dates import start_of
+from crm_project.core.dates import check_range
 from customers.selectors import customer_list_visible_to
 from leads.selectors import lead_list_visible_to
 from opportunities.selectors import opportunity_list_visible_to
@@ -115,9 +115,7 @@ class EngagementQuerySerializer(serializers.Serializer):
         return super().to_internal_value({name: value for name, value in data.items() if value != ""})
 
     def validate(self, attrs):
-        start, end = attrs.get("start_date"), attrs.get("end_date")
-        if start is not None and end is not None and start_of(end) < start_of(start):
-            raise serializers.ValidationError({"end_date": ["The end date cannot be before the start date."]})
+        check_range(attrs.get("start_date"), attrs.get("end_date"))
         return attrs
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 
@@ -32,3 +33,18 @@ def is_representable_bound(value: dt.date | dt.datetime) -> bool:
     except (OverflowError, ValueError):
         return False
     return True
+
+
+def check_range(
+    start: dt.date | dt.datetime | None,
+    end: dt.date | dt.datetime | None,
+    *,
+    start_name: str = "start_date",
+    end_name: str = "end_date",  # The field the refusal is about.
+) -> None:
+    """
+    An inclusive range (``start_date`` to ``end_date``) may not end before it starts: a 400 on
+    ``end_name``. A range of one day (a date as both bounds) is fine; either bound may be absent.
+    """
+    if start is not None and end is not None and end_exclusive_of(end) <= start_of(start):
+        raise ValidationError({end_name: f"The end of the range must not be before its start ({start_name})."})

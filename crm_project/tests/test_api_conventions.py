@@ -327,3 +327,29 @@ def test_an_unknown_api_path_is_a_json_404_also_in_debug(manager_client, setting
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
     assert response.json() == {"detail": "Not found."}
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/api/v1/crm/leads/analytics/summary", {"start_date": "2025-03-31", "end_date": "2025-03-01"}, "end_date"),
+        (
+            "/api/v1/crm/communications/analytics/engagement",
+            {"start_date": "2025-03-31", "end_date": "2025-03-01"},
+            "end_date",
+        ),
+        ("/api/v1/crm/opportunities", {"close_after": "2025-03-31", "close_before": "2025-03-01"}, "close_before"),
+        ("segment performance", {"start_date": "2025-03-31", "end_date": "2025-03-01"}, "end_date"),
+    ],
+)
+def test_a_range_that_ends_before_it_starts_is_refused_alike_everywhere(manager_client, path, params, field):
+    if path == "segment performance":
+        from segments.tests.factories import SegmentFactory
+
+        path = f"/api/v1/crm/segments/{SegmentFactory().pk}/performance"
+    response = manager_client.get(path, params)
+    assert response.status_code == 400
+    assert response.json()[field] == [f"The end of the range must not be before its start ({next(iter(params))})."]
+    # A range of one day is fine.
+    day = next(iter(params.values()))
+    assert manager_client.get(path, dict.fromkeys(params, day)).status_code == 200

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from django import forms
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from crm_project.core.api.components import NamedSchema
-from crm_project.core.api.fields import JSONObjectField, MoneyField
-from crm_project.core.api.filters import DATE_OR_DATETIME_SCHEMA, DateOrDateTimeField
+from crm_project.core.api.fields import DateOrDateTimeQueryField, JSONObjectField, MoneyField
 from crm_project.core.api.serializers import StrictModelSerializer, StrictSerializer, api_field_names
-from crm_project.core.dates import end_exclusive_of, start_of
+from crm_project.core.dates import check_range
 from customers.api.serializers import CustomerSerializer
 from segments.models import PRIORITY_MAX, Segment
 from segments.services import EDITABLE_FIELDS, MAX_CUSTOMER_IDS
@@ -146,25 +143,12 @@ class MatchingCustomersPageSerializer(serializers.Serializer):
 # --- performance ------------------------------------------------------------------------------
 
 
-@extend_schema_field(DATE_OR_DATETIME_SCHEMA)
-class DateOrDateTimeParamField(serializers.Field):
-    """A query parameter holding a date (its whole day) or an ISO 8601 timestamp."""
-
-    def to_internal_value(self, data):
-        try:
-            return DateOrDateTimeField().clean(data)
-        except forms.ValidationError as exc:
-            raise serializers.ValidationError(exc.messages) from None
-
-
 class PerformanceQuerySerializer(serializers.Serializer):
-    start_date = DateOrDateTimeParamField(required=False, help_text="Inclusive; a date or a timestamp.")
-    end_date = DateOrDateTimeParamField(required=False, help_text="Inclusive; a date or a timestamp.")
+    start_date = DateOrDateTimeQueryField(required=False, help_text="Inclusive; a date or a timestamp.")
+    end_date = DateOrDateTimeQueryField(required=False, help_text="Inclusive; a date or a timestamp.")
 
     def validate(self, attrs):
-        start, end = attrs.get("start_date"), attrs.get("end_date")
-        if start is not None and end is not None and end_exclusive_of(end) <= start_of(start):
-            raise serializers.ValidationError({"end_date": ["Must not be before start_date."]})
+        check_range(attrs.get("start_date"), attrs.get("end_date"))
         return attrs
 
 
