@@ -270,7 +270,10 @@ def test_engagement_as_a_rep_counts_only_what_the_rep_may_see(march_engagement, 
     ("args", "message"),
     [
         (["--since", "March"], "--since: Enter a date (YYYY-MM-DD) or an ISO 8601 timestamp."),
-        (["--since", "2025-03-31", "--until", "2025-03-01"], "--until: The end of the range must not be before its start (start_date)."),
+        (
+            ["--since", "2025-03-31", "--until", "2025-03-01"],
+            "--until: The end of the range must not be before its start (start_date).",
+        ),
         (["--representative", "ghost"], "--representative: no user with the username or id 'ghost'."),
         (["--format", "xml"], "Error: argument --format: invalid choice: 'xml' (choose from 'table', 'csv', 'json')"),
     ],

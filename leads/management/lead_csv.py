@@ -10,28 +10,10 @@ from typing import Any
 
 from crm_project.core.commands import from_spreadsheet
 from leads.models import Lead
-from leads.services import REQUIRED_FIELDS
+from leads.services import CREATE_FIELDS, REQUIRED_FIELDS
 
-COLUMNS = (
-    "company_name",
-    "contact_person",
-    "email",
-    "phone",
-    "industry",
-    "company_size",
-    "website",
-    "title_position",
-    "city",
-    "state",
-    "country",
-    "source",
-    "priority",
-    "estimated_deal_value",
-    "requirements",
-    "notes",
-    "next_follow_up_date",
-    "assigned_to",
-)
+# The fields a client may send on create: the service's one list (its required fields come first).
+COLUMNS = CREATE_FIELDS
 REQUIRED_COLUMNS = REQUIRED_FIELDS
 ASSIGNEE_COLUMN = "assigned_to"
 

@@ -15,16 +15,17 @@ from leads.models import Lead, LeadStatus
 LEAD_NUMBER_PREFIX = "LEAD"
 
 # What a client may set when creating or updating a lead (an update may also set ``status``,
-# through its own rules). The API's input serializers and the CSV columns derive from it.
+# through its own rules), in the order people read a lead: who, then about them, then the deal.
+# The API's serializers and the CSV columns of imports and exports derive from it.
 CREATE_FIELDS = (
     "company_name",
+    "contact_person",
+    "email",
+    "phone",
     "industry",
     "company_size",
     "website",
-    "contact_person",
     "title_position",
-    "email",
-    "phone",
     "city",
     "state",
     "country",
@@ -33,8 +34,8 @@ CREATE_FIELDS = (
     "estimated_deal_value",
     "requirements",
     "notes",
-    "assigned_to",
     "next_follow_up_date",
+    "assigned_to",
 )
 REQUIRED_FIELDS = ("company_name", "contact_person", "email")
 

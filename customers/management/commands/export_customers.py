@@ -5,29 +5,10 @@ from __future__ import annotations
 from crm_project.core.commands import CsvExportCommand
 from customers.filters import CustomerFilterSet
 from customers.selectors import customer_list_visible_to
+from customers.services import EDITABLE_FIELDS
 
-COLUMNS = (
-    "customer_code",
-    "company_name",
-    "industry",
-    "contact_person",
-    "email",
-    "phone",
-    "website",
-    "address",
-    "city",
-    "state",
-    "country",
-    "credit_rating",
-    "payment_terms",
-    "annual_spend",
-    "order_frequency",
-    "account_manager",
-    "is_active",
-    "last_contacted_at",
-    "created_at",
-    "updated_at",
-)
+# The customer's own fields (the ones the API writes), between its code and its dates.
+COLUMNS = ("customer_code", *EDITABLE_FIELDS, "last_contacted_at", "created_at", "updated_at")
 
 
 class Command(CsvExportCommand):
