@@ -13,7 +13,7 @@ from django.db import models, transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 
-from crm_project.core.exceptions import Conflict
+from crm_project.core.exceptions import deletion_refused
 from crm_project.core.versioning import check_if_match
 
 M = TypeVar("M", bound=models.Model)
@@ -89,5 +89,4 @@ def delete_unless_referenced(instance: models.Model, *, name: str, instead: str)
         with transaction.atomic():
             instance.delete()
     except ProtectedError as exc:
-        referrers = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})
-        raise Conflict(f"Cannot delete {name}: {', '.join(referrers)} refer to it. {instead}") from None
+        raise deletion_refused(exc, name=name, instead=instead) from None

@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from crm_project.core.errors import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS, is_database_outage
-from crm_project.core.exceptions import Conflict, PreconditionFailed
+from crm_project.core.exceptions import Conflict, PreconditionFailed, deletion_refused
 from crm_project.core.integrity import violation_for
 
 logger = logging.getLogger("crm.api")
@@ -36,12 +36,6 @@ def validation_error_body(exc: DjangoValidationError) -> dict:
             for field, messages in exc.message_dict.items()
         }
     return {"non_field_errors": exc.messages}
-
-
-def _protected_delete_detail(exc: ProtectedError | RestrictedError) -> str:
-    related = exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects
-    names = sorted({str(obj._meta.verbose_name_plural) for obj in related})
-    return f"Cannot delete this record while {', '.join(names)} refer to it."
 
 
 def crm_exception_handler(exc: Exception, context: dict) -> Response | None:
@@ -59,7 +53,8 @@ def crm_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, PreconditionFailed):
         return Response({"detail": exc.message}, status=status.HTTP_412_PRECONDITION_FAILED)
     if isinstance(exc, (ProtectedError, RestrictedError)):
-        return Response({"detail": _protected_delete_detail(exc)}, status=status.HTTP_409_CONFLICT)
+        # A delete outside the services (which refuse it themselves, with advice).
+        return Response({"detail": deletion_refused(exc).message}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, IntegrityError):
         violation = violation_for(exc)
         if violation is not None:
