@@ -27,7 +27,7 @@ import django
 
 django.setup()
 
-from leads.management.lead_csv import COLUMNS  # noqa: E402 - after Django is set up
+from leads.lead_csv import COLUMNS  # noqa: E402 - after Django is set up
 
 COMPANIES = ["Harbor Hotels", "Lotus Retail", "Apex Logistics", "Nova Airlines", "Greenfield Schools"]
 PEOPLE = ["John Doe", "Anita Rao", "Vikram Singh", "Sara Thomas", "Meena Iyer"]

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
+    "django_celery_beat",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "crm_project.core",
@@ -311,6 +312,44 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 # Health checks come over plain HTTP from the load balancer.
 SECURE_REDIRECT_EXEMPT = [r"^health$"]
+
+# --- Background work (Celery; see crm_project/celery.py and crm_project/core/jobs) ------
+
+# With a broker, web hosts hand background work (imports, exports, digests, refreshes) to
+# Celery workers through it; without one, the same work runs in the web process right after
+# the transaction that asked for it commits. Either way each piece of work is a Job row first,
+# so nothing is lost while the broker is down: ``dispatch_due_jobs`` (every minute) sends it on.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "crm")
+# A task is acknowledged once done, not when received: a worker that dies mid-task leaves it to
+# be delivered again (the job's lease makes a second run harmless).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 2)
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 1800)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 1860)
+# An unacknowledged task is delivered again after this long (Redis): longer than any task runs.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# A running job that has not reported progress for this long is taken to be lost (its worker
+# died) and is started again by the next dispatch of due jobs.
+JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 300)
+# Finished jobs (and their files) are deleted after this many days by the daily pruning.
+JOB_RETENTION_DAYS = env_int("JOB_RETENTION_DAYS", 14)
+# The hour (in TIME_ZONE) of the morning follow-up digest's default schedule; managers change
+# the schedule itself in the admin (Periodic tasks).
+FOLLOW_UP_DIGEST_HOUR = env_int("FOLLOW_UP_DIGEST_HOUR", 7)
+
+# Uploaded imports and finished exports. Several hosts: a shared volume, or object storage
+# through STORAGES["default"] (e.g. django-storages).
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+# Larger uploads (a lead import's CSV) are refused with 400.
+API_MAX_UPLOAD_BYTES = env_int("API_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
 
 # --- Email (follow-up digests) ----------------------------------------------------------
 

@@ -9,7 +9,6 @@ Bad input ends the command with ``CommandError``: one line on stderr and exit st
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 import os
@@ -39,21 +38,21 @@ from crm_project.core.api.filters import (
     UserIdFilter,
 )
 from crm_project.core.api.renderers import dumps
+from crm_project.core.csvfiles import (  # noqa: F401 - the commands' CSV helpers
+    FORMULA_STARTS,
+    csv_value,
+    from_spreadsheet,
+    spreadsheet_safe,
+    write_csv,
+)
 from crm_project.core.exceptions import DomainError
-from crm_project.core.roles import has_crm_role
+from crm_project.core.exports import CsvExport
+from crm_project.core.roles import has_crm_role, system_actor
 from crm_project.core.text import plural
 
 OUTPUT_FORMATS = ("table", "csv", "json")
 
 # --- who acts ---------------------------------------------------------------------------------
-
-
-def system_actor():
-    """
-    The actor of a command run without ``--as``: sees and may change everything (a manager's
-    scope), and is recorded as nobody (``created_by`` stays empty, notes are signed "system").
-    """
-    return get_user_model()(username="system", is_active=True, is_superuser=True)
 
 
 def find_user(value: str, *, option: str):
@@ -249,52 +248,6 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, indent: str 
     return "\n".join([line(headers), line(["-" * width for width in widths]), *(line(row) for row in texts)])
 
 
-# Characters that make a spreadsheet treat a cell as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-# A text that starts with the marker itself is marked too, so that reading back is exact.
-_MARKED_STARTS = (*FORMULA_STARTS, "'")
-
-
-def spreadsheet_safe(text: str) -> str:
-    """A cell a spreadsheet will not run as a formula: a leading ``'`` marks it as text."""
-    return "'" + text if text.startswith(_MARKED_STARTS) else text
-
-
-def from_spreadsheet(text: str) -> str:
-    """The inverse of ``spreadsheet_safe``, so that an export imports back unchanged."""
-    return text[1:] if text.startswith("'") and text[1:].startswith(_MARKED_STARTS) else text
-
-
-def csv_value(value: Any) -> str:
-    """A value as an export writes it: ISO 8601 in TIME_ZONE, plain decimals, formula-safe text."""
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        return timezone.localtime(value).isoformat()
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return f"{value:.2f}"  # Money and rates: two places, as the API gives them.
-    if isinstance(value, (dt.date, int)):
-        return str(value)
-    if isinstance(value, (dict, list)):
-        return spreadsheet_safe(json_text(value, indent=False))
-    return spreadsheet_safe(str(value))
-
-
-def write_csv(stream: IO[str], headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    """Write a header and ``rows`` (values made safe by ``csv_value``); return the number of rows."""
-    writer = csv.writer(stream)
-    writer.writerow(headers)
-    count = 0
-    for row in rows:
-        writer.writerow([csv_value(value) for value in row])
-        count += 1
-    return count
-
-
 def json_text(data: Any, *, indent: bool = True) -> str:
     """JSON encoded by the API's renderer (money as numbers, the same digits), indented for reading."""
     text = dumps(data).decode()
@@ -336,31 +289,15 @@ def progress(iterable: Iterable | None = None, *, total: int | None = None, desc
 
 # --- exports ------------------------------------------------------------------------------------
 
-# Rows fetched per round trip while streaming an export (a server-side cursor on PostgreSQL).
-EXPORT_CHUNK_SIZE = 2000
-
 
 class CsvExportCommand(BaseCommand):
     """
-    ``manage.py export_<records>``: an API list as CSV. The list's query parameters are
-    options (``--status new``), validated and applied by the API's own FilterSet; rows stream
-    from the visibility selector in chunks, so memory stays flat whatever the table's size.
-    Subclasses name the records, the FilterSet, the columns and how a record becomes a row.
+    ``manage.py export_<records>``: an API list as CSV (``core/exports.py``). The list's query
+    parameters are options (``--status new``), validated and applied by the API's own FilterSet.
+    Subclasses name the list's ``CsvExport``.
     """
 
-    # The records as the summary names them: "Exported 1 lead.", "Exported 2 leads."
-    noun = "record"
-    noun_plural = ""
-    filterset_class: type[django_filters.FilterSet]
-    columns: Sequence[str] = ()
-    # Oldest first: a file reads as a ledger, and an import numbers rows in that order.
-    order_by = ("created_at", "id")
-
-    def visible(self, actor) -> QuerySet:
-        raise NotImplementedError
-
-    def row(self, record) -> Sequence[Any]:
-        raise NotImplementedError
+    export: CsvExport
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -370,21 +307,21 @@ class CsvExportCommand(BaseCommand):
             help="Write the CSV to FILE, readable by you only (default: standard output). "
             "The file appears only once complete.",
         )
-        add_filter_arguments(parser, self.filterset_class)
+        add_filter_arguments(parser, self.export.filterset_class)
         add_actor_argument(parser)
 
     def handle(self, *args, **options):
+        export = self.export
         actor = actor_from(options)
-        records = filtered(self.visible(actor), self.filterset_class, options).order_by(*self.order_by)
+        records = filtered(export.visible(actor), export.filterset_class, options).order_by(*export.order_by)
         # A reader of stdout that goes away (``export_leads | head``) ends it quietly: manage.py.
         with output_file(options["output"], self.stdout) as stream:
-            rows = (self.row(record) for record in records.iterator(chunk_size=EXPORT_CHUNK_SIZE))
-            described = progress(rows, description=f"Exporting {self.noun_plural or self.noun + 's'}")
-            count = write_csv(stream, self.columns, described)
-        if options["output"] and options["output"] != "-":
-            self.stdout.write(
-                self.style.SUCCESS(f"Exported {plural(count, self.noun, self.noun_plural)} to {options['output']}.")
+            count = export.write(
+                stream, records, each=lambda rows: progress(rows, description=f"Exporting {export.noun_plural}")
             )
+        exported = plural(count, export.name, export.noun_plural)
+        if options["output"] and options["output"] != "-":
+            self.stdout.write(self.style.SUCCESS(f"Exported {exported} to {options['output']}."))
         else:
             # The CSV is on stdout: the summary goes to stderr, uncoloured.
-            self.stderr.write(f"Exported {plural(count, self.noun, self.noun_plural)}.", style_func=lambda text: text)
+            self.stderr.write(f"Exported {exported}.", style_func=lambda text: text)

@@ -110,3 +110,73 @@ class RevokedSignIn(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.sign_in_id}"
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+FINISHED_JOB_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class Job(models.Model):
+    """
+    One piece of background work: an import, an export, a digest, a refresh (``core/jobs``).
+
+    The row is written in the transaction that asks for the work, so the work is never lost:
+    it is handed to a worker after commit, and again by the next dispatch of due jobs if that
+    hand-over failed or its worker died. Whoever runs it first takes its ``lease``; a second
+    delivery finds it taken or finished and does nothing.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=64)
+    status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    params = models.JSONField(default=dict, blank=True)
+    # Who asked (their record access applies); nobody for the scheduled work of the system.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # One job per unit of work that must not be done twice ("follow_up_digest:2025-12-15:7").
+    key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(null=True, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    # Row errors of an import: [{"row", "field", "message"}].
+    errors = models.JSONField(default=list, blank=True)
+    failure = models.TextField(blank=True)
+    input_file = models.FileField(upload_to="jobs/input/", blank=True)
+    output_file = models.FileField(upload_to="jobs/output/", blank=True)
+    # Not to be started before this (a retry waits); the dispatch of due jobs reads it.
+    run_after = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    lease = models.UUIDField(null=True, blank=True, editable=False)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="job_created_idx"),
+            models.Index(fields=["owner", "-created_at", "-id"], name="job_owner_created_idx"),
+            # The dispatch of due jobs reads the unfinished ones only.
+            models.Index(
+                fields=["status", "run_after"],
+                name="job_unfinished_idx",
+                condition=models.Q(status__in=["queued", "running"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.id} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_JOB_STATUSES

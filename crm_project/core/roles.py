@@ -49,6 +49,15 @@ def has_crm_role(user: Any) -> bool:
     return role_of(user) != NO_ROLE
 
 
+def system_actor():
+    """
+    The actor of a command run without ``--as`` and of scheduled work: sees and may change
+    everything (a manager's scope), and is recorded as nobody (``created_by`` stays empty,
+    notes are signed "system").
+    """
+    return get_user_model()(username="system", is_active=True, is_superuser=True)
+
+
 def crm_users() -> QuerySet:
     """Active users with a CRM role (superusers, sales managers, sales reps), by username."""
     User = get_user_model()

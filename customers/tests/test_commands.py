@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from customers.management.commands.export_customers import COLUMNS
+from customers.exports import COLUMNS
 from segments.tests.factories import SegmentFactory, SegmentMembershipFactory
 
 from .factories import CustomerFactory

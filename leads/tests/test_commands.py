@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from leads.management.lead_csv import COLUMNS
+from leads.lead_csv import COLUMNS
 from leads.models import Lead, LeadPriority, LeadSource, LeadStatus
 
 from .factories import LeadFactory

@@ -12,7 +12,7 @@ from django.utils import timezone
 from crm_project.core.dates import start_of
 from crm_project.core.models import DailySequence
 from crm_project.core.tests.factories import UserFactory
-from leads.management.lead_csv import COLUMNS
+from leads.lead_csv import COLUMNS
 from leads.models import Lead, LeadPriority, LeadSource, LeadStatus
 
 from .factories import LeadFactory

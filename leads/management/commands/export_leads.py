@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from crm_project.core.commands import CsvExportCommand
-from leads.filters import LeadFilterSet
-from leads.management.lead_csv import COLUMNS, lead_row
-from leads.selectors import lead_list_visible_to
+from leads.exports import LEAD_EXPORT
 
 
 class Command(CsvExportCommand):
@@ -13,12 +11,4 @@ class Command(CsvExportCommand):
         "Export leads as CSV, filtered as GET /api/v1/crm/leads is (e.g. --status new --assigned-to rep1), "
         "oldest first. The columns are import_leads' columns, so the file imports back unchanged."
     )
-    noun = "lead"
-    filterset_class = LeadFilterSet
-    columns = COLUMNS
-
-    def visible(self, actor):
-        return lead_list_visible_to(actor)
-
-    def row(self, lead):
-        return lead_row(lead)
+    export = LEAD_EXPORT

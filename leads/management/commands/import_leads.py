@@ -25,7 +25,7 @@ from crm_project.core.commands import (
 )
 from crm_project.core.text import plural
 from leads.api.serializers import LeadCreateSerializer
-from leads.management.lead_csv import ASSIGNEE_COLUMN, COLUMNS, cell_value, header_problems
+from leads.lead_csv import ASSIGNEE_COLUMN, COLUMNS, cell_value, header_problems
 from leads.services import lead_bulk_create
 
 # The first data row is row 2 of the sheet: row 1 is the header.

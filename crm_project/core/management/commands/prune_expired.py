@@ -14,7 +14,8 @@ from crm_project.core.text import plural
 class Command(BaseCommand):
     help = (
         "Delete stored Idempotency-Key answers older than their lifetime, rate counters no limit "
-        "reads any more, and records of sign-ins and refresh tokens that have expired. Run it daily."
+        "reads any more, records of sign-ins and refresh tokens that have expired, and finished jobs older "
+        "than JOB_RETENTION_DAYS. Runs daily on its own schedule; run it by hand when there is no scheduler."
     )
 
     def add_arguments(self, parser):
@@ -37,6 +38,7 @@ class Command(BaseCommand):
                     plural(pruned.rate_counters, "rate counter"),
                     plural(pruned.revoked_sign_ins, "logged-out sign-in"),
                     plural(pruned.expired_refresh_tokens, "expired refresh token"),
+                    plural(pruned.finished_jobs, "finished job"),
                 ]
             )
             + "."
