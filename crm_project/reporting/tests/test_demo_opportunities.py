@@ -1,9 +1,9 @@
 import pytest
 
-from crm_project.reporting.demo import DEMO_EMAIL_DOMAIN, DemoContext
+from crm_project.reporting.demo import DemoContext
 from crm_project.reporting.demo import customers as customers_demo
+from crm_project.reporting.demo import leads as leads_demo
 from crm_project.reporting.demo import opportunities as opportunities_demo
-from leads.tests.factories import LeadFactory
 from opportunities.models import Opportunity, OpportunityStage, OpportunityStageChange
 
 pytestmark = pytest.mark.django_db
@@ -16,8 +16,8 @@ def ctx(manager, rep, other_rep, superuser):
 
 def test_demo_covers_every_stage_owner_and_outcome_and_tops_up_only_once(ctx, manager, rep, other_rep):
     customers_demo.seed(ctx)
-    for n in range(6):
-        LeadFactory(email=f"lead{n}@{DEMO_EMAIL_DOMAIN}", assigned_to=None)
+    # Opportunities start from leads converted before them (the demo's leads have that history).
+    leads_demo.seed(ctx)
 
     summary = opportunities_demo.seed(ctx)
 
