@@ -10,6 +10,8 @@ from crm_project.core.api.auth_views import (
     TokenVerifyView,
     UserListView,
 )
+from crm_project.core.api.jobs import JobViewSet
+from crm_project.core.api.routers import CRMRouter
 
 # Paths work without a trailing slash and with one, both answered directly: a redirect would
 # turn a client's POST into a GET.
@@ -29,8 +31,12 @@ crm_patterns = [
     path("", include("segments.api.urls")),
 ]
 
+jobs_router = CRMRouter()
+jobs_router.register("jobs", JobViewSet, basename="job")
+
 urlpatterns = [
     path("auth/", include((auth_patterns, "auth"))),
+    path("", include(jobs_router.urls)),
     re_path(r"^users/?$", UserListView.as_view(), name="user-list"),
     path("crm/", include(crm_patterns)),
 ]

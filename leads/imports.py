@@ -72,7 +72,9 @@ def count_rows(raw: IO[bytes]) -> int:
     return max(lines - 1, 0)
 
 
-def read_lead_file(raw: IO[bytes], *, default_assignee=None, each: Callable[[Iterable], Iterable] | None = None) -> LeadFile:
+def read_lead_file(
+    raw: IO[bytes], *, default_assignee=None, each: Callable[[Iterable], Iterable] | None = None
+) -> LeadFile:
     """
     Read a lead CSV (UTF-8, with or without the BOM spreadsheets write) from a binary stream;
     ``each`` may wrap the rows as they are read (progress). Raises ImportFileError.

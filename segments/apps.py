@@ -7,6 +7,8 @@ class SegmentsConfig(AppConfig):
 
     def ready(self) -> None:
         # Receivers that keep Segment.customer_count true; connected here, explicitly.
-        from . import signals
+        from . import jobs, signals
 
         signals.connect()
+        # The background job this app owns: the nightly refresh of auto-refreshed segments.
+        jobs.register_jobs()

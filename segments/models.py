@@ -38,6 +38,9 @@ class Segment(CRMRecord):
     # Lower comes first.
     priority = models.IntegerField(default=0)
     benefits = models.JSONField(default=dict, blank=True)
+    # Applied each night by the scheduled refresh: customers that have come to meet the
+    # criteria join (``segments.jobs``).
+    auto_refresh = models.BooleanField(default=False)
     # A cache of the membership count, kept true by services.segment_recount (signals call
     # it for single changes, bulk paths call it themselves).
     customer_count = models.IntegerField(default=0, editable=False)

@@ -35,6 +35,8 @@ from django.db import NotSupportedError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from crm_project.core.jobs.services import job_create
+from crm_project.core.models import Job
 from crm_project.core.exceptions import Conflict
 from crm_project.core.roles import is_manager
 from crm_project.core.services import apply_changes, lock_for_update
@@ -43,7 +45,7 @@ from customers.models import Customer
 from .criteria import criteria_filter
 from .models import CODE_TAKEN, Segment, SegmentMembership
 
-EDITABLE_FIELDS = ("name", "description", "code", "criteria", "is_active", "priority", "benefits")
+EDITABLE_FIELDS = ("name", "description", "code", "criteria", "is_active", "priority", "benefits", "auto_refresh")
 # Ids per assign or remove call: a request body's worth, and a statement the database
 # plans in milliseconds.
 MAX_CUSTOMER_IDS = 10_000
@@ -373,3 +375,13 @@ def segment_apply_criteria(*, actor, segment: Segment) -> ApplyCriteriaResult:
         customer_count=count,
         unrecognized_criteria=compiled.unrecognized,
     )
+
+
+def segments_due_for_refresh() -> QuerySet[Segment]:
+    """The active segments marked ``auto_refresh``, in the order segments are listed."""
+    return Segment.objects.filter(is_active=True, auto_refresh=True).order_by("priority", "name", "id")
+
+
+def segment_refresh_start(*, day) -> Job:
+    """Ask for the nightly refresh of the ``auto_refresh`` segments (one job per day, however often asked)."""
+    return job_create(kind="segment_refresh", key=f"segment_refresh:{day.isoformat()}")

@@ -24,6 +24,8 @@ from django.utils import timezone
 from crm_project.core.csvfiles import write_csv
 from crm_project.core.jobs.registry import JobKind
 from crm_project.core.jobs.runner import JobRun
+from crm_project.core.jobs.services import job_create
+from crm_project.core.models import Job
 
 # Rows fetched per round trip while streaming (a server-side cursor on PostgreSQL).
 EXPORT_CHUNK_SIZE = 2000
@@ -93,3 +95,17 @@ def export_job_kind(export: CsvExport) -> JobKind:
         return {"rows": count}
 
     return JobKind(name=export.job_kind, label=f"Export of {export.noun_plural}", run=run, produces_file=True)
+
+
+# Query parameters of a list that are not filters: an export holds the whole filtered list, oldest first.
+NOT_FILTERS = {"page", "page_size", "ordering", "cursor"}
+
+
+def export_start(*, actor, export: CsvExport, query: Mapping[str, Any]) -> Job:
+    """
+    Ask for the CSV of ``actor``'s list filtered by ``query`` (the list's query parameters): the
+    filters are checked now (a bad one is a 400 naming it) and the file is written by a job.
+    """
+    filters = {name: value for name, value in query.items() if name not in NOT_FILTERS}
+    export.records(actor, filters)  # Validates; the query itself runs in the job.
+    return job_create(kind=export.job_kind, owner=actor, params={"filters": filters})

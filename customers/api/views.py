@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
 
+from crm_project.core.api.jobs import ExportActionMixin
 from crm_project.core.api.viewsets import CRMModelViewSet
 from customers import services
+from customers.exports import CUSTOMER_EXPORT
 from customers.filters import CustomerFilterSet
 from customers.selectors import customer_list_visible_to
 
@@ -21,7 +23,8 @@ from .serializers import CustomerInputSerializer, CustomerSerializer
     destroy=extend_schema(summary="Delete a customer (managers only)"),
 )
 @extend_schema(tags=["customers"])
-class CustomerViewSet(CRMModelViewSet):
+class CustomerViewSet(ExportActionMixin, CRMModelViewSet):
+    csv_export = CUSTOMER_EXPORT
     serializer_class = CustomerSerializer
     input_serializer_class = CustomerInputSerializer
     filterset_class = CustomerFilterSet

@@ -6,6 +6,7 @@ parameters and answer of follow-ups and analytics.
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -166,3 +167,25 @@ class LeadAnalyticsSummarySerializer(serializers.Serializer):
     )
     start_date = DateOrDateTimeQueryField(allow_null=True)
     end_date = DateOrDateTimeQueryField(allow_null=True)
+
+
+class LeadImportRequestSerializer(serializers.Serializer):
+    """The import's form (multipart): a CSV in the columns ``export_leads`` writes, and how to take it."""
+
+    file = serializers.FileField(
+        help_text="CSV UTF-8 (with or without a BOM); row 1 names the columns: company_name, contact_person and "
+        "email are required, assigned_to is a username."
+    )
+    dry_run = serializers.BooleanField(default=False, help_text="Check every row; create nothing.")
+    skip_invalid = serializers.BooleanField(
+        default=False, help_text="Create the valid rows and report the invalid ones (otherwise all or nothing)."
+    )
+    assign_to_id = ActiveUserField(
+        source="assign_to", required=False, allow_null=True, help_text="Assignee of the rows without one."
+    )
+
+    def validate_file(self, upload):
+        limit = settings.API_MAX_UPLOAD_BYTES
+        if upload.size > limit:
+            raise serializers.ValidationError(f"The file is larger than {limit:,} bytes.")
+        return upload

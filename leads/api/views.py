@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from crm_project.core.api.jobs import ExportActionMixin, JobSerializer, accepted
 from crm_project.core.api.schema import IF_MATCH
 from crm_project.core.api.viewsets import CRMModelViewSet
 from leads import selectors, services
+from leads.exports import LEAD_EXPORT
 from leads.filters import LeadFilterSet
 
 from .serializers import (
@@ -17,6 +20,7 @@ from .serializers import (
     LeadConvertSerializer,
     LeadCreateSerializer,
     LeadFollowUpQuerySerializer,
+    LeadImportRequestSerializer,
     LeadQualifySerializer,
     LeadSerializer,
     LeadUpdateSerializer,
@@ -32,7 +36,8 @@ from .serializers import (
     destroy=extend_schema(summary="Delete a lead (managers only)"),
 )
 @extend_schema(tags=["leads"])
-class LeadViewSet(CRMModelViewSet):
+class LeadViewSet(ExportActionMixin, CRMModelViewSet):
+    csv_export = LEAD_EXPORT
     serializer_class = LeadSerializer
     input_serializer_class = LeadUpdateSerializer
     filterset_class = LeadFilterSet
@@ -128,3 +133,24 @@ class LeadViewSet(CRMModelViewSet):
         start, end = params.get("start_date"), params.get("end_date")
         summary = selectors.lead_analytics_summary(request.user, start=start, end=end)
         return Response(LeadAnalyticsSummarySerializer({**summary, "start_date": start, "end_date": end}).data)
+
+    @extend_schema(
+        summary="Import leads from a CSV file, in the background (managers)",
+        description=(
+            "The rules of the lead list's create, row by row; errors come back by row number in the job. "
+            "All or nothing unless skip_invalid. Answers 202 with the job."
+        ),
+        request={"multipart/form-data": LeadImportRequestSerializer},
+        responses={202: JobSerializer},
+    )
+    @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser], filter_backends=[])
+    def import_file(self, request):
+        body = self.parsed(LeadImportRequestSerializer, request.data)
+        job = services.lead_import_start(
+            actor=request.user,
+            upload=body["file"],
+            dry_run=body["dry_run"],
+            skip_invalid=body["skip_invalid"],
+            assign_to=body.get("assign_to"),
+        )
+        return accepted(job, request)

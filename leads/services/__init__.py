@@ -34,7 +34,7 @@ Modules: ``rules.py`` (checks several writes share), ``records.py`` (create, upd
 reassignment), ``contact.py`` (bookkeeping of contacts, called by the communications domain).
 """
 
-from .bulk import LeadBulkCreateResult, lead_bulk_create, lead_reassign_bulk, leads_to_reassign
+from .bulk import LeadBulkCreateResult, lead_bulk_create, lead_import_start, lead_reassign_bulk, leads_to_reassign
 from .contact import lead_record_contact, lead_refresh_last_contacted
 from .records import lead_create, lead_delete, lead_update
 from .rules import CREATE_FIELDS, REQUIRED_FIELDS
@@ -49,6 +49,7 @@ __all__ = [
     "lead_convert",
     "lead_create",
     "lead_delete",
+    "lead_import_start",
     "lead_mark_contacted",
     "lead_mark_lost",
     "lead_qualify",

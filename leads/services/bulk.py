@@ -1,4 +1,7 @@
-"""Leads in bulk: imports (``lead_bulk_create``) and handing a rep's open leads over (``lead_reassign_bulk``)."""
+"""
+Leads in bulk: imports (``lead_bulk_create``, and ``lead_import_start`` for the background import
+of a file) and handing a rep's open leads over (``lead_reassign_bulk``).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from crm_project.core.integrity import violation_for
+from crm_project.core.jobs.services import job_create
+from crm_project.core.models import Job
 from crm_project.core.numbering import reserve_daily_numbers
 from crm_project.core.roles import check_crm_user, is_manager
 from leads.models import OPEN_STATUSES, Lead
@@ -191,3 +197,25 @@ def lead_reassign_bulk(
     """
     leads = leads_to_reassign(actor=actor, from_user=from_user, to_user=to_user, statuses=statuses)
     return leads.update(assigned_to=to_user, updated_at=at or timezone.now())
+
+
+def lead_import_start(*, actor, upload: File, dry_run: bool = False, skip_invalid: bool = False, assign_to=None) -> Job:
+    """
+    Ask for an import of a lead CSV in the background (``leads/jobs.py``), by the rules of
+    ``manage.py import_leads``. Sales managers only (403); ``assign_to`` (for rows without an
+    assignee) must be an active CRM user (400).
+    """
+    if not is_manager(actor):
+        raise PermissionDenied("Only sales managers can import leads.")
+    check_crm_user(assign_to, field="assign_to_id")
+    return job_create(
+        kind="lead_import",
+        owner=actor,
+        params={
+            "dry_run": dry_run,
+            "skip_invalid": skip_invalid,
+            "assign_to_id": assign_to.pk if assign_to is not None else None,
+            "file_name": upload.name,
+        },
+        input_file=upload,
+    )

@@ -122,7 +122,7 @@ def test_a_directory_is_refused(tmp_path):
 def test_a_file_that_is_not_utf8_is_refused_with_what_to_do(csv_file):
     path = csv_file(f"{HEADER}\nCafé Uniformes,José,jose@cafe.example\n".encode("latin-1"))
     message, _ = refused(path)
-    assert message == f"{path} is not UTF-8 text (line 2): save it as 'CSV UTF-8' and try again."
+    assert message == f"{path}: The file is not UTF-8 text (line 2): save it as 'CSV UTF-8' and try again."
     assert not Lead.objects.exists()
 
 

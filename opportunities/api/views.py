@@ -7,9 +7,11 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from crm_project.core.api.jobs import ExportActionMixin
 from crm_project.core.api.schema import IF_MATCH
 from crm_project.core.api.viewsets import CRMModelViewSet
 from opportunities import services
+from opportunities.exports import OPPORTUNITY_EXPORT
 from opportunities.filters import OpportunityFilterSet
 from opportunities.selectors import (
     opportunity_list_visible_to,
@@ -42,7 +44,8 @@ OPPORTUNITY_ID = OpenApiParameter(
     destroy=extend_schema(summary="Delete an opportunity (managers only)", parameters=[OPPORTUNITY_ID]),
 )
 @extend_schema(tags=["opportunities"])
-class OpportunityViewSet(CRMModelViewSet):
+class OpportunityViewSet(ExportActionMixin, CRMModelViewSet):
+    csv_export = OPPORTUNITY_EXPORT
     serializer_class = OpportunitySerializer
     input_serializer_class = OpportunityInputSerializer
     filterset_class = OpportunityFilterSet

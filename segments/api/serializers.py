@@ -30,6 +30,7 @@ class SegmentSerializer(serializers.ModelSerializer):
             "is_active",
             "priority",
             "benefits",
+            "auto_refresh",
             "customer_count",
             "created_at",
             "updated_at",

@@ -24,6 +24,7 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiYamlRenderer
 
 from communications.tests.factories import CommunicationFactory
+from crm_project.core.models import Job, JobStatus
 from crm_project.core.tests.factories import PASSWORD
 from customers.tests.factories import CustomerFactory
 from leads.tests.factories import LeadFactory
@@ -407,6 +408,7 @@ def test_customer_segmentation_through_the_typed_client(sign_in, manager, rep):
 # --- every read ---------------------------------------------------------------------------------
 
 COLLECTION_RECORD = {
+    "jobs": "job",
     "customers": "customer",
     "leads": "lead",
     "opportunities": "opportunity",
@@ -416,11 +418,11 @@ COLLECTION_RECORD = {
 
 
 def read_operations(document: dict) -> list[tuple[str, str, str, str]]:
-    """(path, tag, operation id, name of the 200 answer's model) of every GET operation."""
+    """(path, tag, operation id, name of the 200 answer's model) of every GET operation answering JSON."""
     found = []
     for path, item in document["paths"].items():
         operation = item.get("get")
-        if operation is not None:
+        if operation is not None and "application/json" in operation["responses"]["200"]["content"]:
             answer = operation["responses"]["200"]["content"]["application/json"]["schema"]
             found.append((path, operation["tags"][0], operation["operationId"], answer["$ref"].rsplit("/", 1)[1]))
     return found
@@ -430,7 +432,8 @@ def path_arguments(path: str, records: dict) -> dict:
     """The generated function's arguments for the path's ids: ``id`` or ``customer_id`` and so on."""
     arguments = {}
     for name in re.findall(r"\{(\w+)\}", path):
-        record = COLLECTION_RECORD[path.split("/")[4]] if name == "id" else name.removesuffix("_id")
+        collection = path.removeprefix("/api/v1/").removeprefix("crm/").split("/")[0]
+        record = COLLECTION_RECORD[collection] if name == "id" else name.removesuffix("_id")
         arguments[name] = records[record].pk
     return arguments
 
@@ -452,7 +455,9 @@ def rep_s_records(rep) -> dict:
     )
     segment = SegmentFactory(criteria={"city": "Mumbai"})
     SegmentMembershipFactory(segment=segment, customer=customer)
+    job = Job.objects.create(kind="lead_export", owner=rep, status=JobStatus.SUCCEEDED, result={"rows": 1})
     return {
+        "job": job,
         "customer": customer,
         "lead": lead,
         "opportunity": opportunity,
