@@ -32,7 +32,8 @@ WebDriverWait = pytest.importorskip("selenium.webdriver.support.wait").WebDriver
 
 CHROMIUM = next(filter(None, map(shutil.which, ["chromium", "chromium-browser", "google-chrome"])), None)
 CHROMEDRIVER = shutil.which("chromedriver")
-ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
+# The project root's test-artifacts/ (ignored by git): crm_project/tests/ is two levels below it.
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 pytestmark = [
     pytest.mark.browser,
