@@ -19,6 +19,7 @@ from django.urls import path, reverse
 
 from crm_project.core.admin import ServiceModelAdmin, badge, error_message, money
 from crm_project.core.exceptions import DomainError
+from crm_project.core.text import day_and_time
 from customers.selectors import customer_list_visible_to
 from leads.models import Lead
 from leads.selectors import lead_list_visible_to
@@ -85,15 +86,37 @@ class OpportunityCloseForm(forms.Form):
 
 
 class OpportunityStageChangeInline(admin.TabularInline):
-    """The stage history, as written by the services: read-only."""
+    """The stage history, as written by the services, in words: read-only."""
 
     model = OpportunityStageChange
     extra = 0
     can_delete = False
-    fields = ["changed_at", "from_stage", "to_stage", "changed_by", "estimated_value", "probability", "notes"]
+    fields = ["when", "by", "change", "value", "probability_percent", "notes"]
     readonly_fields = fields
     ordering = ["changed_at", "id"]
     verbose_name_plural = "Stage history"
+    # The columns say what each row is; no caption above it repeating them (admin.css).
+    classes = ["crm-stage-history"]
+
+    @admin.display(description="when")
+    def when(self, change):
+        return day_and_time(change.changed_at)
+
+    @admin.display(description="by")
+    def by(self, change):
+        return change.changed_by_name
+
+    @admin.display(description="stage")
+    def change(self, change):
+        return change.change_in_words
+
+    @admin.display(description="value")
+    def value(self, change):
+        return money(change.estimated_value)
+
+    @admin.display(description="probability")
+    def probability_percent(self, change):
+        return f"{change.probability}%"
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("changed_by")
