@@ -10,15 +10,11 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from crm_project.core.admin import ServiceModelAdmin, badge, error_message, money
-from crm_project.core.exceptions import DomainError
+from crm_project.core.admin import SERVICE_REFUSALS, ObjectActionsMixin, ServiceModelAdmin, badge, error_message, money
 from crm_project.core.text import day_and_time
 from customers.selectors import customer_list_visible_to
 from leads.models import Lead
@@ -132,9 +128,8 @@ class OpportunityStageChangeInline(admin.TabularInline):
 
 
 @admin.register(Opportunity)
-class OpportunityAdmin(ServiceModelAdmin):
+class OpportunityAdmin(ObjectActionsMixin, ServiceModelAdmin):
     form = OpportunityAdminForm
-    change_form_template = "admin/opportunities/opportunity/change_form.html"
     list_display = [
         "opportunity_number",
         "name",
@@ -254,61 +249,37 @@ class OpportunityAdmin(ServiceModelAdmin):
             *super().get_urls(),
         ]
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        opportunity = self.get_object(request, unquote(object_id))
-        buttons = []
-        if opportunity is not None and self.has_change_permission(request, opportunity):
-            buttons = [
-                (
-                    f"Close as {outcome}",
-                    reverse("admin:opportunities_opportunity_close", args=[opportunity.pk, outcome]),
-                )
-                for outcome in self.CLOSE_PATHS
-            ]
-        extra_context = {**(extra_context or {}), "close_buttons": buttons}
-        return super().change_view(request, object_id, form_url, extra_context)
+    def object_buttons(self, request, opportunity):
+        return [
+            (f"Close as {outcome}", reverse("admin:opportunities_opportunity_close", args=[opportunity.pk, outcome]))
+            for outcome in self.CLOSE_PATHS
+        ]
 
     def close_view(self, request, object_id, outcome):
-        opportunity = self.get_object(request, unquote(object_id))
-        if opportunity is None or outcome not in self.CLOSE_PATHS:  # Missing or hidden: the admin's usual answer.
-            return self._get_obj_does_not_exist_redirect(request, self.model._meta, object_id)
-        if not self.has_change_permission(request, opportunity):  # Closed already, or no right to change.
-            raise PermissionDenied
+        if outcome not in self.CLOSE_PATHS:  # Not a page: the admin's usual answer.
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         stage = self.CLOSE_PATHS[outcome]
-        change_url = reverse("admin:opportunities_opportunity_change", args=[opportunity.pk])
-        form = OpportunityCloseForm(request.POST or None, stage=stage)
-        if request.method == "POST" and form.is_valid():
-            try:
-                opportunity = services.opportunity_close(
-                    actor=request.user, opportunity=opportunity, stage=stage, **form.cleaned_data
-                )
-            except (ValidationError, DomainError, PermissionDenied) as exc:
-                self.message_user(request, error_message(exc), level=messages.ERROR)
-            else:
-                self.message_user(
-                    request,
-                    f"{opportunity.opportunity_number} is {opportunity.get_stage_display().lower()}.",
-                    messages.SUCCESS,
-                )
-                return HttpResponseRedirect(change_url)
-        label = f"Close as {outcome}"
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"{label}: {opportunity}",
-            "opts": self.model._meta,
-            "original": opportunity,
-            "form": form,
-            "media": self.media + form.media,
-            "intro": (
+
+        def close(opportunity, data):
+            opportunity = services.opportunity_close(actor=request.user, opportunity=opportunity, stage=stage, **data)
+            return f"{opportunity.opportunity_number} is {opportunity.get_stage_display().lower()}."
+
+        def intro(opportunity):
+            return (
                 f"{opportunity.name} for {opportunity.customer.company_name}, worth "
                 f"{opportunity.estimated_value:,.2f}, now in {opportunity.get_stage_display().lower()}. "
                 "Closing is final: the opportunity becomes read-only."
-            ),
-            "submit_label": label,
-            "change_url": change_url,
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/crm/object_action_form.html", context)
+            )
+
+        return self.object_action_view(
+            request,
+            object_id,
+            title=f"Close as {outcome}",
+            submit_label=f"Close as {outcome}",
+            form=lambda opportunity, data: OpportunityCloseForm(data, stage=stage),
+            perform=close,
+            intro=intro,
+        )
 
     # --- closing several: changelist actions ------------------------------------------------------
 
@@ -337,7 +308,7 @@ class OpportunityAdmin(ServiceModelAdmin):
                         notes=form.cleaned_data["notes"],
                     )
                     closed.append(opportunity.opportunity_number)
-                except (ValidationError, DomainError, PermissionDenied) as exc:
+                except SERVICE_REFUSALS as exc:
                     refused.append(f"{opportunity.opportunity_number}: {error_message(exc)}")
             label = OpportunityStage(stage).label.lower()
             if closed:
