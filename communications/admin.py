@@ -14,9 +14,17 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from crm_project.core.admin import ObjectActionsMixin, ServiceModelAdmin, add_inline, badge, error_message
+from crm_project.core.admin import (
+    ObjectActionsMixin,
+    ServiceModelAdmin,
+    add_inline,
+    badge,
+    error_message,
+    short_date,
+    truncated,
+)
 from crm_project.core.exceptions import Conflict
-from crm_project.core.text import day_and_time, plural
+from crm_project.core.text import day_and_time, person_name, plural
 from customers.models import Customer
 from customers.selectors import customer_list_visible_to
 from leads.models import Lead
@@ -76,13 +84,15 @@ def follow_up_state(communication: Communication) -> str:
 
 @admin.register(Communication)
 class CommunicationAdmin(ObjectActionsMixin, ServiceModelAdmin):
+    # Narrow enough for a 1366 px laptop with the filters shown: long subjects and names are
+    # cut (whole on hover), dates are short.
     list_display = [
-        "subject",
+        "subject_line",
         "type",
         "direction_short",
-        "communication_date",
+        "date",
         "about",
-        "our_representative",
+        "representative",
         "follow_up",
     ]
     list_filter = ["type", "direction", FollowUpStateFilter, ("our_representative", admin.RelatedFieldListFilter)]
@@ -110,8 +120,15 @@ class CommunicationAdmin(ObjectActionsMixin, ServiceModelAdmin):
         state = follow_up_state(communication)
         if not communication.requires_follow_up:
             return state
-        due = timezone.localtime(communication.follow_up_date)
-        return format_html("{}<br>{}", badge(state.lower(), state), f"{due:%d %b %Y}")
+        return format_html("{}<br>{}", badge(state.lower(), state), short_date(communication.follow_up_date))
+
+    @admin.display(description="subject", ordering="subject")
+    def subject_line(self, communication: Communication) -> str:
+        return truncated(communication.subject)
+
+    @admin.display(description="date", ordering="communication_date")
+    def date(self, communication: Communication) -> str:
+        return short_date(communication.communication_date)
 
     @admin.display(description="direction", ordering="direction")
     def direction_short(self, communication: Communication) -> str:
@@ -121,10 +138,15 @@ class CommunicationAdmin(ObjectActionsMixin, ServiceModelAdmin):
     def about(self, communication: Communication) -> str:
         """The customer it concerns, else the opportunity, else the lead (all three are joined)."""
         if communication.customer is not None:
-            return communication.customer.company_name
+            return truncated(communication.customer.company_name)
         if communication.opportunity is not None:
-            return communication.opportunity.name
-        return communication.lead.company_name if communication.lead is not None else "-"
+            return truncated(communication.opportunity.name)
+        return truncated(communication.lead.company_name) if communication.lead is not None else "-"
+
+    @admin.display(description="representative", ordering="our_representative")
+    def representative(self, communication: Communication) -> str:
+        user = communication.our_representative
+        return truncated(person_name(user)) if user else "-"
 
     def visible_queryset(self, request):
         return communication_list_visible_to(request.user)

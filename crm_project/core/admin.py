@@ -3,12 +3,14 @@ The admin's bridge to the services: saves and deletes made in the admin go throu
 same service functions as the API. A refused save comes back as errors on the form the user
 filled in (their input kept); a refused delete or bulk action as an admin message.
 
-Also here: the pages of a change page's transition buttons (``ObjectActionsMixin``), and the
-paginator that keeps big changelists fast on PostgreSQL.
+Also here: the pages of a change page's transition buttons (``ObjectActionsMixin``), the
+changelist cells that keep a list within a laptop's width (``truncated``, ``short_date``,
+``money``), and the paginator that keeps big changelists fast on PostgreSQL.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from contextlib import contextmanager
 
@@ -25,6 +27,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from crm_project.core.exceptions import DomainError
+from crm_project.core.text import day, day_and_time
 
 # What a service raises to refuse: shown to the admin user, never a server error.
 SERVICE_REFUSALS = (ValidationError, DomainError, PermissionDenied)
@@ -59,6 +62,25 @@ def money(value) -> str:
 def badge(value: str, label: str) -> str:
     """A coloured label for a status, stage or priority (styles in ``static/crm/admin.css``)."""
     return format_html('<span class="crm-badge crm-badge--{}">{}</span>', value, label)
+
+
+def truncated(text: str) -> str:
+    """
+    A long name on one line, cut with an ellipsis where its column ends, the whole of it on
+    hover (``.crm-truncate`` in ``static/crm/admin.css`` sets how wide a column may grow).
+    """
+    if not text:
+        return "-"
+    return format_html('<span class="crm-truncate" title="{}">{}</span>', text, text)
+
+
+def short_date(value: dt.date | dt.datetime | None) -> str:
+    """A date column's cell: ``15 Dec 2025``, never wrapped; a timestamp's time on hover."""
+    if value is None:
+        return "-"
+    if not isinstance(value, dt.datetime):
+        return format_html('<span class="crm-date">{}</span>', day(value))
+    return format_html('<span class="crm-date" title="{}">{}</span>', day_and_time(value), day(value))
 
 
 class ServiceRefused(Exception):
