@@ -7,19 +7,24 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from crm_project.core.admin import ServiceModelAdmin, add_inline, badge, error_message
+from crm_project.core.admin import (
+    ObjectActionsMixin,
+    ServiceModelAdmin,
+    add_inline,
+    badge,
+    error_message,
+    short_date,
+    truncated,
+)
 from crm_project.core.exceptions import Conflict
-from crm_project.core.text import plural
+from crm_project.core.text import day_and_time, person_name, plural
 from customers.models import Customer
 from customers.selectors import customer_list_visible_to
 from leads.models import Lead
@@ -78,14 +83,16 @@ def follow_up_state(communication: Communication) -> str:
 
 
 @admin.register(Communication)
-class CommunicationAdmin(ServiceModelAdmin):
+class CommunicationAdmin(ObjectActionsMixin, ServiceModelAdmin):
+    # Narrow enough for a 1366 px laptop with the filters shown: long subjects and names are
+    # cut (whole on hover), dates are short.
     list_display = [
-        "subject",
+        "subject_line",
         "type",
         "direction_short",
-        "communication_date",
+        "date",
         "about",
-        "our_representative",
+        "representative",
         "follow_up",
     ]
     list_filter = ["type", "direction", FollowUpStateFilter, ("our_representative", admin.RelatedFieldListFilter)]
@@ -113,8 +120,15 @@ class CommunicationAdmin(ServiceModelAdmin):
         state = follow_up_state(communication)
         if not communication.requires_follow_up:
             return state
-        due = timezone.localtime(communication.follow_up_date)
-        return format_html("{}<br>{}", badge(state.lower(), state), f"{due:%d %b %Y}")
+        return format_html("{}<br>{}", badge(state.lower(), state), short_date(communication.follow_up_date))
+
+    @admin.display(description="subject", ordering="subject")
+    def subject_line(self, communication: Communication) -> str:
+        return truncated(communication.subject)
+
+    @admin.display(description="date", ordering="communication_date")
+    def date(self, communication: Communication) -> str:
+        return short_date(communication.communication_date)
 
     @admin.display(description="direction", ordering="direction")
     def direction_short(self, communication: Communication) -> str:
@@ -124,10 +138,15 @@ class CommunicationAdmin(ServiceModelAdmin):
     def about(self, communication: Communication) -> str:
         """The customer it concerns, else the opportunity, else the lead (all three are joined)."""
         if communication.customer is not None:
-            return communication.customer.company_name
+            return truncated(communication.customer.company_name)
         if communication.opportunity is not None:
-            return communication.opportunity.name
-        return communication.lead.company_name if communication.lead is not None else "-"
+            return truncated(communication.opportunity.name)
+        return truncated(communication.lead.company_name) if communication.lead is not None else "-"
+
+    @admin.display(description="representative", ordering="our_representative")
+    def representative(self, communication: Communication) -> str:
+        user = communication.our_representative
+        return truncated(person_name(user)) if user else "-"
 
     def visible_queryset(self, request):
         return communication_list_visible_to(request.user)
@@ -155,48 +174,30 @@ class CommunicationAdmin(ServiceModelAdmin):
             *super().get_urls(),
         ]
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        communication = self.get_object(request, unquote(object_id))
-        buttons = []
-        if (
-            communication is not None
-            and communication.requires_follow_up
-            and not communication.follow_up_completed
-            and self.has_change_permission(request, communication)
-        ):
-            url = reverse("admin:communications_communication_complete_follow_up", args=[communication.pk])
-            buttons.append(("Complete follow-up", url))
-        extra_context = {**(extra_context or {}), "object_buttons": buttons}
-        return super().change_view(request, object_id, form_url, extra_context)
+    def object_buttons(self, request, communication):
+        if not communication.requires_follow_up or communication.follow_up_completed:
+            return []
+        url = reverse("admin:communications_communication_complete_follow_up", args=[communication.pk])
+        return [("Complete follow-up", url)]
 
     def complete_follow_up_view(self, request, object_id):
-        communication = self.get_object(request, unquote(object_id))
-        if communication is None:  # Missing or hidden: the admin's usual answer.
-            return self._get_obj_does_not_exist_redirect(request, self.model._meta, object_id)
-        if not self.has_change_permission(request, communication):
-            raise PermissionDenied
-        change_url = reverse("admin:communications_communication_change", args=[communication.pk])
-        if request.method == "POST":
-            try:
-                services.communication_complete_follow_up(actor=request.user, communication=communication)
-            except (ValidationError, Conflict) as exc:
-                self.message_user(request, error_message(exc), level=messages.ERROR)
-            else:
-                self.message_user(request, f"Follow-up of “{communication.subject}” completed.", messages.SUCCESS)
-            return HttpResponseRedirect(change_url)
-        due = timezone.localtime(communication.follow_up_date) if communication.follow_up_date else None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Complete follow-up: {communication.subject}",
-            "opts": self.model._meta,
-            "original": communication,
-            "form": forms.Form(),
-            "intro": f"The follow-up was due {due:%d %b %Y, %H:%M}." if due else "",
-            "submit_label": "Complete follow-up",
-            "change_url": change_url,
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/crm/object_action_form.html", context)
+        def complete(communication, data):
+            services.communication_complete_follow_up(actor=request.user, communication=communication)
+            return f"Follow-up of “{communication.subject}” completed."
+
+        def intro(communication):
+            due = communication.follow_up_date
+            return f"The follow-up was due {day_and_time(due)}." if due else ""
+
+        return self.object_action_view(
+            request,
+            object_id,
+            title="Complete follow-up",
+            submit_label="Complete follow-up",
+            form=lambda communication, data: forms.Form(data),  # A confirmation: nothing to fill in.
+            perform=complete,
+            intro=intro,
+        )
 
     def create_record(self, request, data):
         return services.communication_log(actor=request.user, data=data)

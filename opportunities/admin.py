@@ -10,15 +10,22 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 
-from crm_project.core.admin import ServiceModelAdmin, badge, error_message, money
-from crm_project.core.exceptions import DomainError
+from crm_project.core.admin import (
+    SERVICE_REFUSALS,
+    ObjectActionsMixin,
+    ServiceModelAdmin,
+    badge,
+    error_message,
+    money,
+    short_date,
+    truncated,
+)
+from crm_project.core.text import day_and_time, person_name
 from customers.selectors import customer_list_visible_to
 from leads.models import Lead
 from leads.selectors import lead_list_visible_to
@@ -85,15 +92,37 @@ class OpportunityCloseForm(forms.Form):
 
 
 class OpportunityStageChangeInline(admin.TabularInline):
-    """The stage history, as written by the services: read-only."""
+    """The stage history, as written by the services, in words: read-only."""
 
     model = OpportunityStageChange
     extra = 0
     can_delete = False
-    fields = ["changed_at", "from_stage", "to_stage", "changed_by", "estimated_value", "probability", "notes"]
+    fields = ["when", "by", "change", "value", "probability_percent", "notes"]
     readonly_fields = fields
     ordering = ["changed_at", "id"]
     verbose_name_plural = "Stage history"
+    # The columns say what each row is; no caption above it repeating them (admin.css).
+    classes = ["crm-stage-history"]
+
+    @admin.display(description="when")
+    def when(self, change):
+        return day_and_time(change.changed_at)
+
+    @admin.display(description="by")
+    def by(self, change):
+        return change.changed_by_name
+
+    @admin.display(description="stage")
+    def change(self, change):
+        return change.change_in_words
+
+    @admin.display(description="value")
+    def value(self, change):
+        return money(change.estimated_value)
+
+    @admin.display(description="probability")
+    def probability_percent(self, change):
+        return f"{change.probability}%"
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("changed_by")
@@ -109,21 +138,21 @@ class OpportunityStageChangeInline(admin.TabularInline):
 
 
 @admin.register(Opportunity)
-class OpportunityAdmin(ServiceModelAdmin):
+class OpportunityAdmin(ObjectActionsMixin, ServiceModelAdmin):
     form = OpportunityAdminForm
-    change_form_template = "admin/opportunities/opportunity/change_form.html"
+    # The pipeline at a glance, narrow enough for a 1366 px laptop with the filters shown: long
+    # names are cut (whole on hover); the money columns and the close date are never cut.
     list_display = [
         "opportunity_number",
-        "name",
+        "deal",
         "customer_name",
         "stage_badge",
         "value",
-        "probability_percent",
         "weighted_value",
-        "owner",
-        "expected_close_date",
+        "owner_name",
+        "close_date",
     ]
-    list_display_links = ["opportunity_number", "name"]
+    list_display_links = ["opportunity_number", "deal"]
     list_filter = ["stage", "owner", "expected_close_date", "actual_close_date", "created_at"]
     list_select_related = ["customer", "owner"]
     search_fields = ["opportunity_number", "name", "description", "customer__company_name"]
@@ -201,21 +230,35 @@ class OpportunityAdmin(ServiceModelAdmin):
     def stage_badge(self, obj):
         return badge(obj.stage, obj.get_stage_display())
 
+    @admin.display(description="name", ordering="name")
+    def deal(self, obj):
+        return truncated(obj.name)
+
     @admin.display(description="customer", ordering="customer__company_name")
     def customer_name(self, obj):
-        return obj.customer.company_name
+        return truncated(obj.customer.company_name)
 
     @admin.display(description="value", ordering="estimated_value")
     def value(self, obj):
         return money(obj.estimated_value)
 
-    @admin.display(description="probability", ordering="probability")
-    def probability_percent(self, obj):
-        return f"{obj.probability}%"
-
     @admin.display(description="weighted", ordering="expected_revenue")
     def weighted_value(self, obj):
-        return money(obj.expected_revenue)
+        # The probability it is weighted by, on hover: a column of its own would not fit.
+        return format_html(
+            '<span title="{}% of {}">{}</span>',
+            obj.probability,
+            money(obj.estimated_value),
+            money(obj.expected_revenue),
+        )
+
+    @admin.display(description="owner", ordering="owner")
+    def owner_name(self, obj):
+        return truncated(person_name(obj.owner)) if obj.owner else "-"
+
+    @admin.display(description="close date", ordering="expected_close_date")
+    def close_date(self, obj):
+        return short_date(obj.expected_close_date)
 
     # --- closing one: buttons on the change page ---------------------------------------------
 
@@ -231,61 +274,37 @@ class OpportunityAdmin(ServiceModelAdmin):
             *super().get_urls(),
         ]
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        opportunity = self.get_object(request, unquote(object_id))
-        buttons = []
-        if opportunity is not None and self.has_change_permission(request, opportunity):
-            buttons = [
-                (
-                    f"Close as {outcome}",
-                    reverse("admin:opportunities_opportunity_close", args=[opportunity.pk, outcome]),
-                )
-                for outcome in self.CLOSE_PATHS
-            ]
-        extra_context = {**(extra_context or {}), "close_buttons": buttons}
-        return super().change_view(request, object_id, form_url, extra_context)
+    def object_buttons(self, request, opportunity):
+        return [
+            (f"Close as {outcome}", reverse("admin:opportunities_opportunity_close", args=[opportunity.pk, outcome]))
+            for outcome in self.CLOSE_PATHS
+        ]
 
     def close_view(self, request, object_id, outcome):
-        opportunity = self.get_object(request, unquote(object_id))
-        if opportunity is None or outcome not in self.CLOSE_PATHS:  # Missing or hidden: the admin's usual answer.
-            return self._get_obj_does_not_exist_redirect(request, self.model._meta, object_id)
-        if not self.has_change_permission(request, opportunity):  # Closed already, or no right to change.
-            raise PermissionDenied
+        if outcome not in self.CLOSE_PATHS:  # Not a page: the admin's usual answer.
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         stage = self.CLOSE_PATHS[outcome]
-        change_url = reverse("admin:opportunities_opportunity_change", args=[opportunity.pk])
-        form = OpportunityCloseForm(request.POST or None, stage=stage)
-        if request.method == "POST" and form.is_valid():
-            try:
-                opportunity = services.opportunity_close(
-                    actor=request.user, opportunity=opportunity, stage=stage, **form.cleaned_data
-                )
-            except (ValidationError, DomainError, PermissionDenied) as exc:
-                self.message_user(request, error_message(exc), level=messages.ERROR)
-            else:
-                self.message_user(
-                    request,
-                    f"{opportunity.opportunity_number} is {opportunity.get_stage_display().lower()}.",
-                    messages.SUCCESS,
-                )
-                return HttpResponseRedirect(change_url)
-        label = f"Close as {outcome}"
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"{label}: {opportunity}",
-            "opts": self.model._meta,
-            "original": opportunity,
-            "form": form,
-            "media": self.media + form.media,
-            "intro": (
+
+        def close(opportunity, data):
+            opportunity = services.opportunity_close(actor=request.user, opportunity=opportunity, stage=stage, **data)
+            return f"{opportunity.opportunity_number} is {opportunity.get_stage_display().lower()}."
+
+        def intro(opportunity):
+            return (
                 f"{opportunity.name} for {opportunity.customer.company_name}, worth "
                 f"{opportunity.estimated_value:,.2f}, now in {opportunity.get_stage_display().lower()}. "
                 "Closing is final: the opportunity becomes read-only."
-            ),
-            "submit_label": label,
-            "change_url": change_url,
-        }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, "admin/crm/object_action_form.html", context)
+            )
+
+        return self.object_action_view(
+            request,
+            object_id,
+            title=f"Close as {outcome}",
+            submit_label=f"Close as {outcome}",
+            form=lambda opportunity, data: OpportunityCloseForm(data, stage=stage),
+            perform=close,
+            intro=intro,
+        )
 
     # --- closing several: changelist actions ------------------------------------------------------
 
@@ -314,7 +333,7 @@ class OpportunityAdmin(ServiceModelAdmin):
                         notes=form.cleaned_data["notes"],
                     )
                     closed.append(opportunity.opportunity_number)
-                except (ValidationError, DomainError, PermissionDenied) as exc:
+                except SERVICE_REFUSALS as exc:
                     refused.append(f"{opportunity.opportunity_number}: {error_message(exc)}")
             label = OpportunityStage(stage).label.lower()
             if closed:

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from crm_project.core.models import CRMRecord
+from crm_project.core.text import day_and_time, person_name
 
 
 class OpportunityStage(models.TextChoices):
@@ -147,4 +148,18 @@ class OpportunityStageChange(models.Model):
         indexes = [models.Index(fields=["opportunity", "changed_at"], name="opp_stage_change_idx")]
 
     def __str__(self) -> str:
-        return f"{self.opportunity_id}: {self.from_stage or '∅'} → {self.to_stage}"
+        """``15 Dec 2025 10:30 · Meera Manager · Proposal → Negotiation``."""
+        when = day_and_time(self.changed_at) if self.changed_at else "not yet"
+        return f"{when} · {self.changed_by_name} · {self.change_in_words}"
+
+    @property
+    def change_in_words(self) -> str:
+        """``Proposal → Negotiation``, or ``Created in Prospecting`` for the first row."""
+        if not self.from_stage:
+            return f"Created in {self.get_to_stage_display()}"
+        return f"{self.get_from_stage_display()} → {self.get_to_stage_display()}"
+
+    @property
+    def changed_by_name(self) -> str:
+        """Who made the change; ``system`` for a change nobody made (an import, a script)."""
+        return person_name(self.changed_by) if self.changed_by_id else "system"

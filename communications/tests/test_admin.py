@@ -324,6 +324,7 @@ def test_completing_twice_is_refused_with_the_services_reason(client, manager):
         requires_follow_up=True, follow_up_date=NOW, follow_up_completed=True, follow_up_completed_at=NOW
     )
     response = client.post(complete_url(done), follow=True)
+    assert response.redirect_chain == [(change_url(done), 302)]  # Nothing to correct on a confirmation.
     assert any("already" in str(message) for message in response.context["messages"])
 
 

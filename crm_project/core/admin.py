@@ -3,22 +3,34 @@ The admin's bridge to the services: saves and deletes made in the admin go throu
 same service functions as the API. A refused save comes back as errors on the form the user
 filled in (their input kept); a refused delete or bulk action as an admin message.
 
-Also here: the paginator that keeps big changelists fast on PostgreSQL.
+Also here: the pages of a change page's transition buttons (``ObjectActionsMixin``), the
+changelist cells that keep a list within a laptop's width (``truncated``, ``short_date``,
+``money``), and the paginator that keeps big changelists fast on PostgreSQL.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from contextlib import contextmanager
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connections, models
 from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from crm_project.core.exceptions import DomainError
+from crm_project.core.text import day, day_and_time
+
+# What a service raises to refuse: shown to the admin user, never a server error.
+SERVICE_REFUSALS = (ValidationError, DomainError, PermissionDenied)
 
 
 def add_inline(model: type[models.Model], inline: type[admin.options.InlineModelAdmin], *, first: bool = False) -> None:
@@ -50,6 +62,25 @@ def money(value) -> str:
 def badge(value: str, label: str) -> str:
     """A coloured label for a status, stage or priority (styles in ``static/crm/admin.css``)."""
     return format_html('<span class="crm-badge crm-badge--{}">{}</span>', value, label)
+
+
+def truncated(text: str) -> str:
+    """
+    A long name on one line, cut with an ellipsis where its column ends, the whole of it on
+    hover (``.crm-truncate`` in ``static/crm/admin.css`` sets how wide a column may grow).
+    """
+    if not text:
+        return "-"
+    return format_html('<span class="crm-truncate" title="{}">{}</span>', text, text)
+
+
+def short_date(value: dt.date | dt.datetime | None) -> str:
+    """A date column's cell: ``15 Dec 2025``, never wrapped; a timestamp's time on hover."""
+    if value is None:
+        return "-"
+    if not isinstance(value, dt.datetime):
+        return format_html('<span class="crm-date">{}</span>', day(value))
+    return format_html('<span class="crm-date" title="{}">{}</span>', day_and_time(value), day(value))
 
 
 class ServiceRefused(Exception):
@@ -105,8 +136,91 @@ def _refusals_reported():
     # PermissionDenied (no permission for the page at all) must stay a 403.
     try:
         yield
-    except (ValidationError, DomainError, PermissionDenied) as exc:
+    except SERVICE_REFUSALS as exc:
         raise ServiceRefused(exc) from exc
+
+
+# --- transition pages ------------------------------------------------------------------------
+
+
+class ObjectActionsMixin:
+    """
+    Transitions that ask for a few details (qualify or convert a lead, close an opportunity,
+    complete a follow-up): buttons on the change page, each opening a page of its own with a
+    small form that, once valid, is handed to one service call.
+
+    The admin lists its buttons in ``object_buttons`` and registers a view per action (in
+    ``get_urls``) that returns ``object_action_view(...)``. The buttons and the pages are
+    offered only to a user who may change the object, as the change form itself is.
+    """
+
+    change_form_template = "admin/crm/change_form.html"
+    object_action_template = "admin/crm/object_action_form.html"
+
+    def object_buttons(self, request, obj) -> list[tuple[str, str]]:
+        """``(label, url)`` of the transitions open to ``obj`` now."""
+        return []
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        buttons = []
+        if obj is not None and self.has_change_permission(request, obj):
+            buttons = self.object_buttons(request, obj)
+        extra_context = {**(extra_context or {}), "object_buttons": buttons}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def object_action_view(
+        self,
+        request,
+        object_id: str,
+        *,
+        title: str,
+        submit_label: str,
+        form: Callable[[models.Model, dict | None], forms.Form],
+        perform: Callable[[models.Model, dict], str],
+        intro: Callable[[models.Model], str] | None = None,
+    ):
+        """
+        One transition's page. ``form(obj, data)`` builds the form (``data`` is the POST, or
+        ``None`` to show it empty); ``perform(obj, cleaned_data)`` calls the service and returns
+        the message shown back on the object's page. A refusal by the service is shown as an
+        error message above the form, with what the user typed kept (or, for a confirmation
+        without fields, on the object's page).
+        """
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:  # Missing, or hidden from this user: the admin's usual answer.
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_change_permission(request, obj):  # Final already, or no right to change it.
+            raise PermissionDenied
+        change_url = reverse(
+            f"admin:{self.opts.app_label}_{self.opts.model_name}_change",
+            args=[quote(obj.pk)],
+            current_app=self.admin_site.name,
+        )
+        bound = form(obj, request.POST if request.method == "POST" else None)
+        if request.method == "POST" and bound.is_valid():
+            try:
+                done = perform(obj, bound.cleaned_data)
+            except SERVICE_REFUSALS as exc:
+                self.message_user(request, error_message(exc), level=messages.ERROR)
+                if not bound.fields:  # A bare confirmation has nothing to correct: back to the object.
+                    return HttpResponseRedirect(change_url)
+            else:
+                self.message_user(request, done, level=messages.SUCCESS)
+                return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{title}: {obj}",
+            "opts": self.opts,
+            "original": obj,
+            "form": bound,
+            "media": self.media + bound.media,
+            "intro": intro(obj) if intro else "",
+            "submit_label": submit_label,
+            "change_url": change_url,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, self.object_action_template, context)
 
 
 # --- counting big changelists ---------------------------------------------------------------

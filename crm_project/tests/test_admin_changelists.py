@@ -177,3 +177,46 @@ def test_the_date_drill_down_offers_years_and_months_without_scanning_the_table(
     assert _choices(days) == ["May 15"]  # Within one month the days come from the rows.
 
     assert not any("DISTINCT" in query["sql"] for query in queries.captured_queries)
+
+
+# --- what the cells show (the layout itself is checked in a browser: test_admin_browser.py) ------
+
+LONG_NAME = "Sri Venkateswara Handloom & Powerloom Textile Exporters Private Limited"
+
+
+def _december_15() -> dt.datetime:
+    return timezone.make_aware(dt.datetime(2025, 12, 15, 10, 30))
+
+
+def _long_named(model: str, rep) -> None:
+    customer = CustomerFactory(company_name=LONG_NAME, account_manager=rep)
+    if model == "leads_lead":
+        LeadFactory(company_name=LONG_NAME, assigned_to=rep, next_follow_up_date=_december_15())
+    elif model == "opportunities_opportunity":
+        OpportunityFactory(customer=customer, owner=rep, expected_close_date=_december_15())
+    elif model == "communications_communication":
+        CommunicationFactory(
+            customer=customer,
+            our_representative=rep,
+            communication_date=_december_15(),
+            requires_follow_up=True,
+            follow_up_date=_december_15(),
+        )
+    else:
+        customer.__class__.objects.filter(pk=customer.pk).update(last_contacted_at=_december_15())
+
+
+@pytest.mark.parametrize(
+    "model", ["leads_lead", "opportunities_opportunity", "communications_communication", "customers_customer"]
+)
+def test_long_names_are_cut_with_the_whole_name_on_hover_and_dates_are_short(model, client, manager):
+    _long_named(model, UserFactory(first_name="Anantharaman", last_name="Krishnaswamy-Venkatesan"))
+    client.force_login(manager)
+
+    content = client.get(reverse(f"admin:{model}_changelist")).content.decode()
+
+    escaped = LONG_NAME.replace("&", "&amp;")
+    assert f'<span class="crm-truncate" title="{escaped}">{escaped}</span>' in content
+    assert 'title="Anantharaman Krishnaswamy-Venkatesan">' in content  # People by name, not username.
+    assert "15 Dec 2025" in content
+    assert "Dec. 15" not in content

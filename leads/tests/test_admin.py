@@ -292,6 +292,14 @@ def test_qualify_page_reports_a_refusal(manager_admin):
     assert "only an open lead can be qualified" in " ".join(messages_of(response))
 
 
+def test_a_refused_qualification_shows_the_page_again_with_the_score_kept(manager_admin):
+    lead = LeadFactory(status=LeadStatus.LOST)
+    response = manager_admin.post(qualify_url(lead), {"qualification_score": 50, "notes": "Called twice"})
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert (form["qualification_score"].value(), form["notes"].value()) == ("50", "Called twice")
+
+
 def test_convert_page_of_a_converted_lead_is_forbidden(manager_admin):
     lead = LeadFactory(status=LeadStatus.CONVERTED)
     assert manager_admin.get(convert_url(lead)).status_code == 403

@@ -1,11 +1,13 @@
 """The admin: changelist, search, saves through the services, read-only closed deals, closing."""
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
 from django.contrib import admin
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from customers.tests.factories import CustomerFactory
 from opportunities.models import Opportunity, OpportunityStageChange
@@ -173,6 +175,26 @@ def test_the_change_page_shows_the_stage_history(manager_admin):
     content = manager_admin.get(change_url(change.opportunity)).content.decode()
     assert "Stage history" in content
     assert "Sent samples" in content
+
+
+def test_the_stage_history_reads_date_who_and_stages_in_words_not_ids(manager_admin, manager):
+    manager.first_name, manager.last_name = "Meera", "Manager"
+    manager.save()
+    opportunity = OpportunityFactory(stage="negotiation")
+    at = timezone.make_aware(dt.datetime(2025, 12, 15, 10, 30))
+    OpportunityStageChangeFactory(opportunity=opportunity, from_stage="", to_stage="prospecting", changed_at=at)
+    OpportunityStageChangeFactory(
+        opportunity=opportunity, from_stage="proposal", to_stage="negotiation", changed_by=manager, changed_at=at
+    )
+
+    content = manager_admin.get(change_url(opportunity)).content.decode()
+
+    history = content[content.index('id="stage_changes-group"') :]
+    history = history[: history.index("</fieldset>")]
+    for words in ["15 Dec 2025 10:30", "system", "Created in Prospecting", "Meera Manager", "Proposal → Negotiation"]:
+        assert words in history, words
+    assert f"{opportunity.pk}:" not in history and "∅" not in history  # Was "<uuid>: ∅ → prospecting".
+    assert "proposal → negotiation" not in history  # Stage labels, not their stored values.
 
 
 def select(action: str, *opportunities, **extra) -> dict:
