@@ -7,6 +7,8 @@ class CommunicationsConfig(AppConfig):
 
     def ready(self) -> None:
         # Communications move with their opportunity; the receiver is connected here, explicitly.
-        from . import signals
+        from . import jobs, signals
 
         signals.connect()
+        # The background job this app owns: a representative's follow-up digest e-mail.
+        jobs.register_jobs()

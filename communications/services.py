@@ -15,8 +15,8 @@ Writes of communications. Invariants guarded here:
   when a communication's date or links change or it is deleted;
 - a rep's pending follow-ups on leads handed to someone else go with the leads
   (``reassign_leads_with_follow_ups``);
-- a follow-up digest is e-mailed only to an active representative with an address, and queued
-  digests leave only once the transaction that queued them commits.
+- a follow-up digest is e-mailed only to an active representative with an address, once per
+  representative and day, and only once the transaction that asked for it commits.
 
 Lock order, everywhere: opportunity rows, then communication rows, then lead rows, then
 customer rows (each set by primary key), so two writers never wait on each other in a circle.
@@ -37,8 +37,8 @@ from django.db import transaction
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 
-from crm_project.core.background import enqueue
 from crm_project.core.exceptions import Conflict
+from crm_project.core.jobs.services import job_create
 from crm_project.core.roles import check_crm_user, is_manager
 from crm_project.core.services import apply_changes, lock_for_update
 from customers.services import customer_record_contact, customer_refresh_last_contacted
@@ -338,14 +338,19 @@ def follow_up_digest_send(*, user_id: int, day: dt.date, connection=None) -> boo
 
 def follow_up_digests_enqueue(*, day: dt.date) -> int:
     """
-    Queue one digest e-mail for each active representative with an e-mail address who has
-    follow-ups on ``day``; they go out once the caller's transaction commits. Returns how many.
+    Ask for one digest e-mail (a job) for each active representative with an e-mail address who
+    has follow-ups on ``day``; the jobs start once the caller's transaction commits. Asking
+    twice for the same day asks for nothing more (one job per representative and day). Returns
+    how many representatives have one.
     """
     queued = 0
     for digest in follow_up_digests(day):
         user = digest.user
         if user is not None and user.is_active and user.email:
-            # After commit, with plain arguments: the task reads the follow-ups afresh when it runs.
-            enqueue("communications.tasks.email_follow_up_digest", user_id=user.pk, day=day.isoformat())
+            job_create(
+                kind="follow_up_digest",
+                params={"user_id": user.pk, "day": day.isoformat()},
+                key=f"follow_up_digest:{day.isoformat()}:{user.pk}",
+            )
             queued += 1
     return queued

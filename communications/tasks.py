@@ -1,15 +1,14 @@
-"""
-Background tasks of the communications domain (``crm_project/core/background.py``): plain
-arguments in, one service call, nothing else. Safe to run twice: each reads what it needs afresh.
-"""
+"""Scheduled work of the communications domain (django-celery-beat runs it; ``run_due_work`` without a broker)."""
 
 from __future__ import annotations
 
-import datetime as dt
+from celery import shared_task
+from django.utils import timezone
 
 from communications import services
 
 
-def email_follow_up_digest(*, user_id: int, day: str) -> None:
-    """E-mail one representative their follow-ups of ``day`` (an ISO date)."""
-    services.follow_up_digest_send(user_id=user_id, day=dt.date.fromisoformat(day))
+@shared_task(name="communications.tasks.send_follow_up_digests")
+def send_follow_up_digests() -> int:
+    """Each morning: one digest e-mail job per representative with follow-ups today."""
+    return services.follow_up_digests_enqueue(day=timezone.localdate())

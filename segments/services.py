@@ -35,9 +35,9 @@ from django.db import NotSupportedError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from crm_project.core.exceptions import Conflict
 from crm_project.core.jobs.services import job_create
 from crm_project.core.models import Job
-from crm_project.core.exceptions import Conflict
 from crm_project.core.roles import is_manager
 from crm_project.core.services import apply_changes, lock_for_update
 from customers.models import Customer

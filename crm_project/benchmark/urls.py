@@ -17,7 +17,7 @@ from django.http import HttpResponse
 from django.urls import path
 
 from crm_project.core.api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from crm_project.core.api.renderers import dumps  # orjson
+from crm_project.core.jsonencoding import dumps  # orjson
 from leads.api.serializers import LeadSerializer
 
 # The lead list's fields, as columns; its one computed field is added by ``_lead``.

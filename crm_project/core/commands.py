@@ -37,7 +37,6 @@ from crm_project.core.api.filters import (
     StrictBooleanFilter,
     UserIdFilter,
 )
-from crm_project.core.api.renderers import dumps
 from crm_project.core.csvfiles import (  # noqa: F401 - the commands' CSV helpers
     FORMULA_STARTS,
     csv_value,
@@ -47,6 +46,7 @@ from crm_project.core.csvfiles import (  # noqa: F401 - the commands' CSV helper
 )
 from crm_project.core.exceptions import DomainError
 from crm_project.core.exports import CsvExport
+from crm_project.core.jsonencoding import dumps
 from crm_project.core.roles import has_crm_role, system_actor
 from crm_project.core.text import plural
 

@@ -13,7 +13,7 @@ from typing import IO, Any
 
 from django.utils import timezone
 
-from crm_project.core.api.renderers import dumps
+from crm_project.core.jsonencoding import dumps
 
 # Characters that make a spreadsheet treat a cell as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

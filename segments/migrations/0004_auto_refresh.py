@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('segments', '0003_json_object_checks'),
+        ("segments", "0003_json_object_checks"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='segment',
-            name='auto_refresh',
+            model_name="segment",
+            name="auto_refresh",
             field=models.BooleanField(default=False),
         ),
     ]

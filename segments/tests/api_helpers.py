@@ -12,6 +12,7 @@ SEGMENT_FIELDS = {
     "is_active",
     "priority",
     "benefits",
+    "auto_refresh",
     "customer_count",
     "created_at",
     "updated_at",

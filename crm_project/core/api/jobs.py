@@ -21,6 +21,7 @@ from crm_project.core.jobs.services import job_cancel
 from crm_project.core.models import Job, JobStatus
 
 from .permissions import HasCRMRole
+from .viewsets import ParsesEveryBody
 
 
 class JobProgressSerializer(serializers.Serializer):
@@ -88,7 +89,7 @@ def accepted(job: Job, request) -> Response:
     retrieve=extend_schema(summary="Read a background job"),
 )
 @extend_schema(tags=["jobs"])
-class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class JobViewSet(ParsesEveryBody, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = JobSerializer
     permission_classes = [IsAuthenticated, HasCRMRole]
     filter_backends: list = []

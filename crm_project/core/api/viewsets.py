@@ -15,7 +15,19 @@ from crm_project.core.versioning import etag_for
 from .permissions import HasCRMRole
 
 
-class CRMModelViewSet(viewsets.GenericViewSet):
+class ParsesEveryBody:
+    """
+    A body sent with a write is parsed (400, 413, 415 when it is bad) on every write, also on
+    an action that reads nothing from it: never silently ignored.
+    """
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if request.method in {"POST", "PUT", "PATCH"}:
+            request.data  # noqa: B018 - parsing is the point
+
+
+class CRMModelViewSet(ParsesEveryBody, viewsets.GenericViewSet):
     """
     list, create, retrieve, update (PUT and PATCH both take a partial body) and destroy.
     Records outside ``visible_queryset()`` are 404 everywhere, actions included.
@@ -41,13 +53,6 @@ class CRMModelViewSet(viewsets.GenericViewSet):
         raise NotImplementedError
 
     # --- plumbing -----------------------------------------------------------------------
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        if request.method in {"POST", "PUT", "PATCH"}:
-            # A body, when one is sent, is JSON within the limits (400, 413, 415) on every
-            # write, also on an action that reads nothing from it: never silently ignored.
-            request.data  # noqa: B018 - parsing is the point
 
     def get_queryset(self) -> QuerySet:
         return self.visible_queryset()
