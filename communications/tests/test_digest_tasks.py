@@ -1,19 +1,19 @@
 """
-The pattern for work that leaves a transaction (``crm_project/core/background.py``), shown on the
-follow-up digest: a service queues a task by name with plain arguments; the task runs only once
-the transaction commits, never for one that rolls back, and calls one service.
+The morning digest as background work: the schedule asks for one job per representative, the
+jobs start only once the transaction that asked for them commits (never for one that rolls
+back), asking twice for a day asks for nothing more, and each job e-mails one representative.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import pytest
 from django.core import mail
 from django.db import transaction
 
-from communications import services, tasks
+from communications import services
+from crm_project.core.models import Job, JobStatus
 from crm_project.core.tests.factories import UserFactory
 
 from .factories import CommunicationFactory
@@ -35,39 +35,46 @@ def reps_with_follow_ups():
 
 
 def test_digests_leave_only_once_the_transaction_commits(reps_with_follow_ups, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True) as queued, transaction.atomic():
+    with django_capture_on_commit_callbacks(execute=True) as handed_over, transaction.atomic():
         assert services.follow_up_digests_enqueue(day=DAY) == 2
-        assert mail.outbox == []  # Decided, not sent: the transaction is still open.
+        assert mail.outbox == []  # Asked for, not sent: the transaction is still open.
 
-    assert len(queued) == 2
+    assert len(handed_over) == 2
     assert sorted(message.to[0] for message in mail.outbox) == ["ravi@example.com", "riya@example.com"]
+    assert set(Job.objects.values_list("kind", "status")) == {("follow_up_digest", JobStatus.SUCCEEDED)}
 
 
-def test_a_rolled_back_transaction_sends_nothing(reps_with_follow_ups, django_capture_on_commit_callbacks):
+def test_a_rolled_back_transaction_asks_for_nothing(reps_with_follow_ups, django_capture_on_commit_callbacks):
     with (
-        django_capture_on_commit_callbacks(execute=True) as queued,
+        django_capture_on_commit_callbacks(execute=True) as handed_over,
         pytest.raises(RuntimeError),
         transaction.atomic(),
     ):
         services.follow_up_digests_enqueue(day=DAY)
-        raise RuntimeError("the change fails after the digests were queued")
+        raise RuntimeError("the change fails after the digests were asked for")
 
-    assert queued == []
+    assert handed_over == []
     assert mail.outbox == []
+    assert not Job.objects.exists()
 
 
-def test_tasks_take_plain_arguments_that_travel_as_json(reps_with_follow_ups, monkeypatch):
-    sent: list[dict] = []
-    monkeypatch.setattr(transaction, "on_commit", lambda callback, robust=False: sent.append(callback.args[1]))
-    services.follow_up_digests_enqueue(day=DAY)
-    assert sent and all(json.loads(json.dumps(kwargs)) == kwargs for kwargs in sent)
+def test_asking_twice_for_a_day_sends_each_representative_one_digest(
+    reps_with_follow_ups, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.follow_up_digests_enqueue(day=DAY)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.follow_up_digests_enqueue(day=DAY)
+    assert Job.objects.count() == 2
+    assert len(mail.outbox) == 2
 
 
-def test_the_task_calls_the_service_and_reads_its_data_afresh(reps_with_follow_ups):
+def test_a_digest_job_carries_plain_values_and_reads_its_data_when_it_runs(reps_with_follow_ups):
     ravi, _riya = reps_with_follow_ups
-    tasks.email_follow_up_digest(user_id=ravi.pk, day=DAY.isoformat())
-    assert [message.to for message in mail.outbox] == [["ravi@example.com"]]
-    assert "1 communication" in mail.outbox[0].body
+    services.follow_up_digests_enqueue(day=DAY)  # Inside the test's transaction: not run yet.
+    job = Job.objects.get(params__user_id=ravi.pk)
+    assert job.params == {"user_id": ravi.pk, "day": "2025-03-10"}
+    assert job.key == f"follow_up_digest:2025-03-10:{ravi.pk}"
 
 
 def test_a_representative_without_an_address_or_follow_ups_gets_nothing(reps_with_follow_ups):

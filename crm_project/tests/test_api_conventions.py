@@ -243,10 +243,29 @@ def test_djangos_500_page_is_json_under_the_api():
 # --- health ------------------------------------------------------------------------------------
 
 
-def test_health_needs_no_auth(anon_client):
+def test_health_needs_no_auth_and_says_work_runs_inline_without_a_broker(anon_client, settings):
+    settings.CELERY_BROKER_URL = ""
     response = anon_client.get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "broker": "inline"}
+
+
+def test_an_unreachable_broker_is_reported_and_does_not_fail_the_health_check(anon_client, settings):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # Nothing listens there.
+    response = anon_client.get("/health")
+    assert response.status_code == 200
+    assert response.json()["broker"] == "unavailable"
+
+
+def test_a_broker_that_answers_is_ok(anon_client, settings):
+    import redis
+
+    try:
+        redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        pytest.skip("needs Redis on 127.0.0.1:6379 (.ci/run starts one)")
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/0"
+    assert anon_client.get("/health").json()["broker"] == "ok"
 
 
 def test_health_is_503_when_the_database_is_unreachable(anon_client):

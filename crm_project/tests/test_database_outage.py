@@ -56,7 +56,7 @@ def test_every_kind_of_request_is_a_json_503_while_the_database_is_down(client, 
         assert_unavailable(create(client, key="k-1"))
         health = client.get("/health")
     assert health.status_code == 503
-    assert health.json() == {"status": "unavailable", "database": "unreachable"}
+    assert health.json() == {"status": "unavailable", "database": "unreachable", "broker": "inline"}
 
 
 @pytest.mark.django_db(transaction=True)
@@ -64,7 +64,7 @@ def test_the_api_recovers_by_itself_when_the_database_returns(client):
     with database_down():
         assert_unavailable(create(client, key="k-1"))
 
-    assert client.get("/health").json() == {"status": "ok", "database": "ok"}
+    assert client.get("/health").json() == {"status": "ok", "database": "ok", "broker": "inline"}
     assert client.get(URL).status_code == 200
     retry = create(client, key="k-1")
     assert retry.status_code == 201

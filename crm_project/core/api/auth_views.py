@@ -12,6 +12,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from crm_project.core.jobs.services import broker_state
 from crm_project.core.roles import ADMIN, NO_ROLE, ROLE_GROUPS, SALES_MANAGER, SALES_REP, role_of
 
 from .auth_serializers import (
@@ -237,7 +238,11 @@ class UserListView(generics.ListAPIView):
 
 
 class HealthView(APIView):
-    """Liveness and database reachability, for load balancers (no authentication)."""
+    """
+    Liveness for load balancers (no authentication): 200 while the database answers, 503 when
+    it does not. The broker is reported but never fails the check: without it the API still
+    writes, and background work waits in the database until it is back.
+    """
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -247,10 +252,11 @@ class HealthView(APIView):
     def get(self, request):
         from django.db import connection
 
+        broker = broker_state()
         try:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT 1")
                 cursor.fetchone()
         except Exception:  # noqa: BLE001 - any failure to reach the database is "down"
-            return Response({"status": "unavailable", "database": "unreachable"}, status=503)
-        return Response({"status": "ok", "database": "ok"})
+            return Response({"status": "unavailable", "database": "unreachable", "broker": broker}, status=503)
+        return Response({"status": "ok", "database": "ok", "broker": broker})

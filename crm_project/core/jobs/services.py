@@ -42,6 +42,20 @@ def broker_configured() -> bool:
     return bool(settings.CELERY_BROKER_URL)
 
 
+def broker_state() -> str:
+    """ "ok" when the broker answers, "unavailable" when it does not, "inline" when there is none."""
+    if not broker_configured():
+        return "inline"
+    from crm_project.celery import app
+
+    try:
+        with app.connection_for_write(url=settings.CELERY_BROKER_URL) as connection:
+            connection.ensure_connection(max_retries=1, timeout=2)
+    except Exception:  # noqa: BLE001 - any failure to reach the broker
+        return "unavailable"
+    return "ok"
+
+
 def job_create(
     *,
     kind: str,
@@ -81,8 +95,16 @@ def dispatch(job_id) -> None:
     from crm_project.celery import app
 
     try:
-        # By name: the task module imports this one.
-        app.send_task("crm_project.core.tasks.run_job_task", args=(str(job_id),), retry=False)
+        # The broker named by the settings now (not as first read); the task by name, as the task
+        # module imports this one.
+        with app.connection_for_write(url=settings.CELERY_BROKER_URL) as connection:
+            app.send_task(
+                "crm_project.core.tasks.run_job_task",
+                args=(str(job_id),),
+                connection=connection,
+                queue=settings.CELERY_TASK_DEFAULT_QUEUE,
+                retry=False,
+            )
     except Exception:
         logger.warning("Broker unavailable: job %s waits for the next dispatch of due jobs", job_id, exc_info=True)
 
