@@ -20,10 +20,12 @@ from crm_project.core.tests.factories import ManagerFactory, RepFactory, UserFac
 @pytest.fixture(autouse=True)
 def _fast_and_isolated(settings):
     """
-    A private in-memory cache per test (throttle counts never leak between tests) and a
-    fast password hasher (the real one is slow by design).
+    A private in-memory cache per test, a fast password hasher (the real one is slow by
+    design), and no broker whatever the environment says.
     """
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # No broker unless a test starts one: background work runs in this process after commit.
+    settings.CELERY_BROKER_URL = ""
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"}}
     from django.core.cache import cache
 
