@@ -7,8 +7,11 @@ class CommunicationsConfig(AppConfig):
 
     def ready(self) -> None:
         # Communications move with their opportunity; the receiver is connected here, explicitly.
-        from . import jobs, signals
+        from crm_project.core.schedules import register_default
+
+        from . import jobs, schedules, signals
 
         signals.connect()
         # The background job this app owns: a representative's follow-up digest e-mail.
         jobs.register_jobs()
+        register_default(schedules.MORNING_DIGEST)

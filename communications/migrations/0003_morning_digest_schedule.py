@@ -1,25 +1,17 @@
 """The morning follow-up digest, at FOLLOW_UP_DIGEST_HOUR in TIME_ZONE; managers change it in the admin."""
 
-from django.conf import settings
 from django.db import migrations
 
 from crm_project.core.schedules import ensure_periodic_task, remove_periodic_task
-
-NAME = "Morning follow-up digest"
+from communications.schedules import MORNING_DIGEST
 
 
 def create(apps, schema_editor):
-    ensure_periodic_task(
-        apps,
-        name=NAME,
-        task="communications.tasks.send_follow_up_digests",
-        crontab={"minute": "0", "hour": str(settings.FOLLOW_UP_DIGEST_HOUR), "day_of_week": "1-5"},
-        description="Each working morning, every representative gets their own follow-ups of the day by e-mail.",
-    )
+    ensure_periodic_task(apps, MORNING_DIGEST)
 
 
 def remove(apps, schema_editor):
-    remove_periodic_task(apps, name=NAME)
+    remove_periodic_task(apps, MORNING_DIGEST)
 
 
 class Migration(migrations.Migration):

@@ -24,10 +24,14 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.functional import cached_property
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from crm_project.core.exceptions import DomainError
-from crm_project.core.text import day, day_and_time
+from crm_project.core.jobs.registry import kind_of
+from crm_project.core.jobs.selectors import job_list_visible_to
+from crm_project.core.jobs.services import job_cancel
+from crm_project.core.models import Job, JobStatus
+from crm_project.core.text import day, day_and_time, person_name, plural
 
 # What a service raises to refuse: shown to the admin user, never a server error.
 SERVICE_REFUSALS = (ValidationError, DomainError, PermissionDenied)
@@ -364,3 +368,111 @@ class ServiceModelAdmin(admin.ModelAdmin):
         except ServiceRefused as refusal:
             # A bulk action refused by a service.
             return self._refused(request, refusal)
+
+
+# --- background jobs ------------------------------------------------------------------------------
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    """
+    The Jobs page: imports, exports, digests and refreshes with their progress. Read-only: jobs
+    are asked for through the API, the commands and the schedules; cancelling goes through the
+    service. A rep sees their own jobs, a manager every job.
+    """
+
+    list_display = ["kind_label", "status_badge", "progress_bar", "asked_by", "created_at", "finished_at"]
+    list_filter = ["status", "kind"]
+    list_per_page = 50
+    date_hierarchy = "created_at"
+    actions = ["cancel_jobs"]
+    fields = [
+        "kind",
+        "status",
+        "progress_bar",
+        "asked_by",
+        "params",
+        "result",
+        "error_list",
+        "failure",
+        "download",
+        "attempts",
+        "created_at",
+        "started_at",
+        "finished_at",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return job_list_visible_to(request.user).select_related("owner")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="job", ordering="kind")
+    def kind_label(self, job: Job) -> str:
+        try:
+            return kind_of(job.kind).label
+        except LookupError:
+            return job.kind
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, job: Job) -> str:
+        return badge(f"job-{job.status}", job.get_status_display())
+
+    @admin.display(description="progress")
+    def progress_bar(self, job: Job) -> str:
+        if job.total:
+            percent = min(100, round(100 * job.done / job.total))
+            return format_html(
+                '<progress class="crm-progress" value="{}" max="{}"></progress> {} of {} ({}%)',
+                job.done,
+                job.total,
+                f"{job.done:,}",
+                f"{job.total:,}",
+                percent,
+            )
+        return f"{job.done:,}" if job.done else "-"
+
+    @admin.display(description="asked by")
+    def asked_by(self, job: Job) -> str:
+        return person_name(job.owner) if job.owner_id else "the schedule"
+
+    @admin.display(description="errors")
+    def error_list(self, job: Job) -> str:
+        if not job.errors:
+            return "-"
+        rows = format_html_join(
+            "",
+            "<li>{}{}: {}</li>",
+            ((f"row {e['row']}, " if e.get("row") else "", e["field"], e["message"]) for e in job.errors[:200]),
+        )
+        more = f" (the first 200 of {len(job.errors):,})" if len(job.errors) > 200 else ""
+        return format_html("<ul class='crm-job-errors'>{}</ul>{}", rows, more)
+
+    @admin.display(description="file")
+    def download(self, job: Job) -> str:
+        if job.status != JobStatus.SUCCEEDED or not job.output_file:
+            return "-"
+        return format_html('<a href="{}">Download the CSV</a>', reverse("job-download", kwargs={"pk": job.pk}))
+
+    @admin.action(description="Cancel the selected jobs (queued or running)")
+    def cancel_jobs(self, request, queryset):
+        cancelled, refused = 0, []
+        for job in queryset:
+            try:
+                job_cancel(actor=request.user, job=job)
+            except DomainError as exc:
+                refused.append(f"{job.kind}: {exc.message}")
+            else:
+                cancelled += 1
+        if cancelled:
+            self.message_user(request, f"{plural(cancelled, 'job')} cancelled.", messages.SUCCESS)
+        if refused:
+            self.message_user(request, "Not cancelled: " + " ".join(refused), messages.WARNING)

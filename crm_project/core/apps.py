@@ -18,6 +18,15 @@ def _ensure_role_groups(sender, using=DEFAULT_DB_ALIAS, **kwargs) -> None:
     grant_role_permissions(apps)
 
 
+def _ensure_default_schedules(sender, using=DEFAULT_DB_ALIAS, **kwargs) -> None:
+    # After a flush of a test database, which empties what the data migrations created.
+    from django.apps import apps
+
+    from crm_project.core.schedules import ensure_defaults_when_empty
+
+    ensure_defaults_when_empty(apps)
+
+
 class CoreConfig(AppConfig):
     """The shared kernel: numbering, roles, API plumbing, rate limits. It knows no domain."""
 
@@ -26,4 +35,9 @@ class CoreConfig(AppConfig):
     verbose_name = "CRM core"
 
     def ready(self) -> None:
+        from crm_project.core.schedules import DISPATCH_DUE_JOBS, PRUNE_EXPIRED, register_default
+
         post_migrate.connect(_ensure_role_groups, sender=self, dispatch_uid="core.ensure_role_groups")
+        post_migrate.connect(_ensure_default_schedules, sender=self, dispatch_uid="core.ensure_default_schedules")
+        for schedule in (DISPATCH_DUE_JOBS, PRUNE_EXPIRED):
+            register_default(schedule)

@@ -80,6 +80,13 @@ def check_crm_user(user: Any, *, field: str | None) -> None:
 ROLE_PERMISSIONS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
     SALES_MANAGER: {
         "auth": {"user": ("view",)},
+        "core": {"job": ("view",)},
+        # The schedules of the periodic work (the morning digest, the nightly refresh...).
+        "django_celery_beat": {
+            "periodictask": ("view", "add", "change", "delete"),
+            "crontabschedule": ("view", "add", "change", "delete"),
+            "intervalschedule": ("view", "add", "change", "delete"),
+        },
         "customers": {"customer": ("view", "add", "change", "delete")},
         "leads": {"lead": ("view", "add", "change", "delete")},
         "opportunities": {
@@ -97,6 +104,7 @@ ROLE_PERMISSIONS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
     # ``view_user`` lets the admin's user pickers (autocomplete) work for them.
     SALES_REP: {
         "auth": {"user": ("view",)},
+        "core": {"job": ("view",)},
         "customers": {"customer": ("view", "add", "change")},
         "leads": {"lead": ("view", "add", "change")},
         "opportunities": {"opportunity": ("view", "add", "change"), "opportunitystagechange": ("view",)},

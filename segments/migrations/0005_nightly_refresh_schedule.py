@@ -3,22 +3,15 @@
 from django.db import migrations
 
 from crm_project.core.schedules import ensure_periodic_task, remove_periodic_task
-
-NAME = "Refresh auto-refreshed segments"
+from segments.schedules import NIGHTLY_REFRESH
 
 
 def create(apps, schema_editor):
-    ensure_periodic_task(
-        apps,
-        name=NAME,
-        task="segments.tasks.refresh_auto_segments",
-        crontab={"minute": "0", "hour": "2"},
-        description="Each night, customers that have come to meet an auto-refreshed segment's criteria join it.",
-    )
+    ensure_periodic_task(apps, NIGHTLY_REFRESH)
 
 
 def remove(apps, schema_editor):
-    remove_periodic_task(apps, name=NAME)
+    remove_periodic_task(apps, NIGHTLY_REFRESH)
 
 
 class Migration(migrations.Migration):

@@ -2,32 +2,17 @@
 
 from django.db import migrations
 
-from crm_project.core.schedules import ensure_periodic_task, remove_periodic_task
-
-DISPATCH = "Hand over due jobs"
-PRUNE = "Prune expired records"
+from crm_project.core.schedules import DISPATCH_DUE_JOBS, PRUNE_EXPIRED, ensure_periodic_task, remove_periodic_task
 
 
 def create(apps, schema_editor):
-    ensure_periodic_task(
-        apps,
-        name=DISPATCH,
-        task="crm_project.core.tasks.dispatch_due_jobs",
-        every_seconds=60,
-        description="Jobs whose hand-over to a worker failed, retries now due, and jobs whose worker died.",
-    )
-    ensure_periodic_task(
-        apps,
-        name=PRUNE,
-        task="crm_project.core.tasks.prune_expired",
-        crontab={"minute": "30", "hour": "3"},
-        description="Idempotency keys, rate counters, ended sign-ins and finished jobs past their time.",
-    )
+    for schedule in (DISPATCH_DUE_JOBS, PRUNE_EXPIRED):
+        ensure_periodic_task(apps, schedule)
 
 
 def remove(apps, schema_editor):
-    for name in (DISPATCH, PRUNE):
-        remove_periodic_task(apps, name=name)
+    for schedule in (DISPATCH_DUE_JOBS, PRUNE_EXPIRED):
+        remove_periodic_task(apps, schedule)
 
 
 class Migration(migrations.Migration):
