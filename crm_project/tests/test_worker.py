@@ -2,7 +2,8 @@
 Background work with real parts: a real Redis on loopback as the broker and real
 ``celery worker`` processes, started by the test and stopped by their own process group.
 
-- A job asked for by the API's code is run by a worker process.
+- A job asked for by the API's code is run by a worker process; through the API, an import and
+  an export are followed at /api/v1/jobs and the export downloaded.
 - A worker killed (SIGKILL) in the middle of an import, then a new one started: the import
   finishes once, every row imported exactly once.
 - The same job delivered twice at once: done once.
@@ -205,3 +206,26 @@ def test_a_job_delivered_twice_at_once_is_done_once(workers, settings):
     job = job_state(job.pk)
     assert (job.status, job.attempts) == (JobStatus.SUCCEEDED, 1)
     assert Lead.objects.count() == 500
+
+
+def test_through_the_api_an_import_and_an_export_are_run_by_the_worker(workers, client_for):
+    workers()
+    api = client_for(ManagerFactory(username="api-manager"))
+    file = lead_file(300)
+    response = api.post("/api/v1/crm/leads/import", {"file": file}, format="multipart")
+    assert response.status_code == 202
+    job_url = f"/api/v1/jobs/{response.json()['id']}"
+    # The web process answers at once; the worker does the import.
+    seen = wait_for(lambda: api.get(job_url).json()["status"] in {"succeeded", "failed"}, timeout=60, what="import")
+    assert seen
+    imported = api.get(job_url).json()
+    assert (imported["status"], imported["result"]["created"]) == ("succeeded", 300)
+    assert imported["progress"]["done"] == 300
+
+    export = api.post("/api/v1/crm/leads/export?search=Company%201")
+    assert export.status_code == 202
+    export_url = f"/api/v1/jobs/{export.json()['id']}"
+    wait_for(lambda: api.get(export_url).json()["status"] == "succeeded", timeout=60, what="export")
+    download = api.get(api.get(export_url).json()["download_url"])
+    rows = list(csv.DictReader(io.StringIO(b"".join(download.streaming_content).decode())))
+    assert len(rows) == Lead.objects.filter(company_name__icontains="Company 1").count() > 0
