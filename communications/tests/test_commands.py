@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
+from crm_project.core.tests.command_runs import call, refused
 from crm_project.core.tests.factories import UserFactory
 from customers.tests.factories import CustomerFactory
 from leads.models import LeadStatus
@@ -26,18 +27,6 @@ DAY = dt.date(2025, 3, 10)
 
 def at(day: int, hour: int) -> dt.datetime:
     return dt.datetime(2025, 3, day, hour, tzinfo=dt.UTC)
-
-
-def call(name: str, *args) -> tuple[str, str]:
-    out, err = StringIO(), StringIO()
-    call_command(name, *args, stdout=out, stderr=err)
-    return out.getvalue(), err.getvalue()
-
-
-def refused(name: str, *args) -> str:
-    with pytest.raises(CommandError) as failure:
-        call_command(name, *args, stdout=StringIO(), stderr=StringIO())
-    return str(failure.value)
 
 
 @pytest.fixture

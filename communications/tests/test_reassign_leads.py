@@ -6,7 +6,6 @@ Handing a rep's open leads to someone else with their pending follow-ups: the se
 from __future__ import annotations
 
 import datetime as dt
-from io import StringIO
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,23 +15,12 @@ from django.utils import timezone
 from communications.models import Communication
 from communications.services import LeadReassignment, reassign_leads_with_follow_ups
 from communications.tests.factories import CommunicationFactory
+from crm_project.core.tests.command_runs import call, refused
 from crm_project.core.tests.factories import UserFactory
 from leads.models import Lead, LeadStatus
 from leads.tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def call(name: str, *args) -> tuple[str, str]:
-    out, err = StringIO(), StringIO()
-    call_command(name, *args, stdout=out, stderr=err)
-    return out.getvalue(), err.getvalue()
-
-
-def refused(name: str, *args) -> str:
-    with pytest.raises(CommandError) as failure:
-        call_command(name, *args, stdout=StringIO(), stderr=StringIO())
-    return str(failure.value)
 
 
 # --- the service --------------------------------------------------------------------------

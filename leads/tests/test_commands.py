@@ -6,28 +6,15 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
-from django.core.management.base import CommandError
 from django.utils import timezone
 
+from crm_project.core.tests.command_runs import call, refused
 from leads.lead_csv import COLUMNS
 from leads.models import Lead, LeadPriority, LeadSource, LeadStatus
 
 from .factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def call(name: str, *args) -> tuple[str, str]:
-    out, err = StringIO(), StringIO()
-    call_command(name, *args, stdout=out, stderr=err)
-    return out.getvalue(), err.getvalue()
-
-
-def refused(name: str, *args) -> str:
-    with pytest.raises(CommandError) as failure:
-        call_command(name, *args, stdout=StringIO(), stderr=StringIO())
-    return str(failure.value)
 
 
 def exported(*args) -> list[dict]:

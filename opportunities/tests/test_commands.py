@@ -7,9 +7,9 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.core.management.base import CommandError
 
 from crm_project.core.roles import role_of
+from crm_project.core.tests.command_runs import refused
 from crm_project.core.tests.factories import UserFactory
 from opportunities.models import OpportunityStage
 from opportunities.selectors import opportunity_pipeline_by_owner, opportunity_pipeline_stats
@@ -25,12 +25,6 @@ def call(name: str, *args) -> str:
     out = StringIO()
     call_command(name, *args, stdout=out, stderr=StringIO())
     return out.getvalue()
-
-
-def refused(name: str, *args) -> str:
-    with pytest.raises(CommandError) as failure:
-        call_command(name, *args, stdout=StringIO(), stderr=StringIO())
-    return str(failure.value)
 
 
 @pytest.fixture
