@@ -12,6 +12,7 @@ import sys
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 
 DATABASE_UNAVAILABLE = "The database is unavailable; retry shortly."
 RETRY_AFTER_SECONDS = 5
@@ -38,6 +39,7 @@ def permission_denied(request, exception=None):
     return defaults.permission_denied(request, exception)
 
 
+@csrf_exempt  # API clients send no CSRF token: a POST to an unknown path is a 404, not a 403.
 def api_path_not_found(request, *args, **kwargs):
     """
     The last route under ``/api/``: an unknown API path is JSON, also with ``DJANGO_DEBUG=1``

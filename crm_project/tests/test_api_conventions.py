@@ -338,11 +338,16 @@ def test_a_date_in_the_wrong_format_says_a_plain_date_is_accepted_too(manager_cl
     assert "a date (YYYY-MM-DD" in message and "ISO 8601 timestamp" in message
 
 
-@pytest.mark.parametrize("path", ["/api/v1/nothing-here", "/api/v1/crm/nothing-here", "/api/nothing"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/nothing-here", "/api/v1/crm/nothing-here", "/api/nothing", "/api/v1/crm/leads/0.5"]
+)
+@pytest.mark.parametrize("method", ["get", "post", "patch", "delete"])
 @pytest.mark.parametrize("debug", [False, True])
-def test_an_unknown_api_path_is_a_json_404_also_in_debug(manager_client, settings, path, debug):
+def test_an_unknown_api_path_is_a_json_404_also_in_debug(manager_client, settings, path, method, debug):
     settings.DEBUG = debug
-    response = manager_client.get(path)
+    # A client without a CSRF token, as API clients are: not a 403 either.
+    manager_client.handler.enforce_csrf_checks = True
+    response = getattr(manager_client, method)(path)
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
     assert response.json() == {"detail": "Not found."}

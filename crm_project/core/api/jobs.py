@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.http import FileResponse
 from django.urls import reverse
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -128,7 +129,8 @@ class ExportActionMixin:
 
     csv_export: CsvExport
 
-    # The list's own filter backends, so that the schema lists its filters as this action's parameters.
+    # The list's FilterSet, so that the schema lists its filters as this action's parameters (an
+    # export has its own order, oldest first: no ``ordering``).
     @extend_schema(
         summary="Export the list as CSV, in the background",
         description=(
@@ -139,7 +141,7 @@ class ExportActionMixin:
         request=None,
         responses={202: JobSerializer},
     )
-    @action(detail=False, methods=["post"], url_path="export")
+    @action(detail=False, methods=["post"], url_path="export", filter_backends=[DjangoFilterBackend])
     def export(self, request):
         job = export_start(actor=request.user, export=self.csv_export, query=request.query_params)
         return accepted(job, request)
