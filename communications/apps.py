@@ -6,6 +6,12 @@ class CommunicationsConfig(AppConfig):
     verbose_name = "Communications"
 
     def ready(self) -> None:
+        from crm_project.core.webhooks.events import register_renderer
+
+        from .api.serializers import webhook_data
+
+        # What this app's records look like in webhook events.
+        register_renderer("communication", webhook_data)
         # Communications move with their opportunity; the receiver is connected here, explicitly.
         from crm_project.core.schedules import register_default
 

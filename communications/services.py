@@ -37,8 +37,11 @@ from django.db import transaction
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 
+from crm_project.core.changes import created, note_change, note_changes
 from crm_project.core.exceptions import Conflict
+from crm_project.core.history import changes_between, jsonable, snapshot
 from crm_project.core.jobs.services import job_create
+from crm_project.core.models import HistoryAction
 from crm_project.core.roles import check_crm_user, is_manager
 from crm_project.core.services import apply_changes, lock_for_update
 from customers.services import customer_record_contact, customer_refresh_last_contacted
@@ -68,6 +71,21 @@ EDITABLE_FIELDS = (
 )
 # A change to one of these can change which communication is the latest about a record.
 CONTACT_FIELDS = ("customer", "lead", "communication_date")
+RECORD_TYPE = "communication"
+# What a communication's history follows.
+TRACKED_FIELDS = (*EDITABLE_FIELDS, "follow_up_completed", "follow_up_completed_at")
+
+
+def _noted(communication: Communication, *, action: str, actor, changes=None, event: str | None = None) -> None:
+    note_change(
+        record_type=RECORD_TYPE,
+        record=communication,
+        action=action,
+        actor=actor,
+        changes=changes,
+        customer_id=communication.customer_id,
+        event=event,
+    )
 
 
 # --- checks -------------------------------------------------------------------------------------
@@ -165,11 +183,18 @@ def communication_log(*, actor, data: dict[str, Any]) -> Communication:
     _follow_locked_opportunity(communication, _lock_opportunities([communication.opportunity_id]))
     _validate(communication)
     communication.save()
+    _noted(
+        communication,
+        action=HistoryAction.CREATED,
+        actor=actor,
+        changes=created(communication, TRACKED_FIELDS),
+        event="communication.logged",
+    )
 
     # Forward-only bookkeeping (each a conditional UPDATE, safe under concurrent loggers);
     # the lead before the customer, the lock order of this module.
     if communication.lead_id is not None:
-        lead_record_contact(lead_id=communication.lead_id, contacted_at=communication.communication_date)
+        lead_record_contact(actor=actor, lead_id=communication.lead_id, contacted_at=communication.communication_date)
     if communication.customer_id is not None:
         customer_record_contact(customer_id=communication.customer_id, contacted_at=communication.communication_date)
     return communication
@@ -194,6 +219,7 @@ def communication_update(
     if data.get("requires_follow_up") is False and communication.follow_up_completed:
         raise Conflict("This follow-up was completed already; it cannot be made not required.")
 
+    before = snapshot(communication, TRACKED_FIELDS)
     changed = apply_changes(communication, data, allowed=EDITABLE_FIELDS)
     if not changed:
         return communication
@@ -201,6 +227,8 @@ def communication_update(
     _validate(communication)
     communication.touch()
     communication.save()
+    changes = changes_between(before, snapshot(communication, TRACKED_FIELDS))
+    _noted(communication, action=HistoryAction.UPDATED, actor=actor, changes=changes)
 
     if any(name in changed for name in CONTACT_FIELDS) or communication.customer_id != before_customer_id:
         _recompute_last_contacted(
@@ -209,7 +237,7 @@ def communication_update(
         )
     if communication.lead_id is not None and communication.lead_id != before_lead_id:
         # A lead newly linked was contacted: a new lead becomes contacted.
-        lead_record_contact(lead_id=communication.lead_id, contacted_at=communication.communication_date)
+        lead_record_contact(actor=actor, lead_id=communication.lead_id, contacted_at=communication.communication_date)
     return communication
 
 
@@ -229,6 +257,17 @@ def communication_complete_follow_up(
     communication.follow_up_completed_at = timezone.now()
     communication.touch()
     communication.save()
+    changes = {
+        "follow_up_completed": [False, True],
+        "follow_up_completed_at": [None, jsonable(communication.follow_up_completed_at)],
+    }
+    _noted(
+        communication,
+        action=HistoryAction.FOLLOW_UP_COMPLETED,
+        actor=actor,
+        changes=changes,
+        event="follow_up.completed",
+    )
     return communication
 
 
@@ -239,11 +278,14 @@ def communication_delete(*, actor, communication: Communication, if_match: str |
     # the links read here are the ones it had when deleted.
     communication = lock_for_update(communication, if_match=if_match)
     lead_id, customer_id = communication.lead_id, communication.customer_id
+    _noted(communication, action=HistoryAction.DELETED, actor=actor)
     communication.delete()
     _recompute_last_contacted(lead_ids=(lead_id,), customer_ids=(customer_id,))
 
 
-def communication_follow_opportunity(*, opportunity: Opportunity, previous_customer_id, previous_lead_id) -> None:
+def communication_follow_opportunity(
+    *, actor, opportunity: Opportunity, previous_customer_id, previous_lead_id
+) -> None:
     """
     The opportunity's customer or lead changed (its row is locked by the caller's transaction):
     its communications move with it. Each takes the opportunity's customer; one linked to a
@@ -252,6 +294,11 @@ def communication_follow_opportunity(*, opportunity: Opportunity, previous_custo
     recomputed, and a new lead they reached becomes contacted.
     """
     communications = Communication.objects.filter(opportunity=opportunity)
+    # Who moves, and from where, read before they move: each leaves a history entry.
+    before = {
+        pk: {"customer_id": jsonable(customer_id), "lead_id": jsonable(lead_id)}
+        for pk, customer_id, lead_id in communications.values_list("pk", "customer_id", "lead_id")
+    }
     now = timezone.now()
     left_leads: set = set()
     communications.exclude(customer_id=opportunity.customer_id).update(
@@ -261,13 +308,33 @@ def communication_follow_opportunity(*, opportunity: Opportunity, previous_custo
         to_relink = communications.exclude(lead_id=None).exclude(lead_id=opportunity.lead_id)
         left_leads = set(to_relink.values_list("lead_id", flat=True))
         to_relink.update(lead_id=opportunity.lead_id, updated_at=now)
+    _note_moves(actor, before)
     _recompute_last_contacted(
         lead_ids=left_leads | {opportunity.lead_id},
         customer_ids=(previous_customer_id, opportunity.customer_id),
     )
     if left_leads:
         latest = communications.filter(lead_id=opportunity.lead_id).aggregate(at=Max("communication_date"))["at"]
-        lead_record_contact(lead_id=opportunity.lead_id, contacted_at=latest)
+        lead_record_contact(actor=actor, lead_id=opportunity.lead_id, contacted_at=latest)
+
+
+def _note_moves(actor, before: dict) -> None:
+    """A history entry for each communication whose links differ from ``before`` ({pk: links})."""
+    moved = Communication.objects.filter(pk__in=list(before))
+    after = {record.pk: record for record in moved}
+    changes = {
+        pk: changes_between(links, snapshot(after[pk], ("customer", "lead")))
+        for pk, links in before.items()
+        if pk in after
+    }
+    note_changes(
+        record_type=RECORD_TYPE,
+        records=[after[pk] for pk, change in changes.items() if change],
+        action=HistoryAction.UPDATED,
+        actor=actor,
+        changes_of=lambda record: changes[record.pk],
+        customer_id_of=lambda record: record.customer_id,
+    )
 
 
 # --- a rep's leads handed over, with their follow-ups ---------------------------------------------
@@ -281,9 +348,18 @@ def communication_reassign_follow_ups(
     (a queryset, used as a subquery): one UPDATE whatever their number; returns how many.
     """
     _check_representative(actor=actor, representative=to_user)
-    return Communication.objects.filter(PENDING_FOLLOW_UP, our_representative=from_user, lead__in=leads).update(
-        our_representative=to_user, updated_at=at or timezone.now()
+    follow_ups = Communication.objects.filter(PENDING_FOLLOW_UP, our_representative=from_user, lead__in=leads)
+    moving = list(follow_ups.only("pk", "customer_id"))
+    moved = follow_ups.update(our_representative=to_user, updated_at=at or timezone.now())
+    note_changes(
+        record_type=RECORD_TYPE,
+        records=moving,
+        action=HistoryAction.UPDATED,
+        actor=actor,
+        changes_of=lambda record: {"our_representative_id": [from_user.pk, to_user.pk]},
+        customer_id_of=lambda record: record.customer_id,
     )
+    return moved
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,14 @@ from opportunities.signals import opportunity_relinked
 from .services import communication_follow_opportunity
 
 
-def follow_relinked_opportunity(sender, *, opportunity, previous_customer_id, previous_lead_id, **kwargs) -> None:
+def follow_relinked_opportunity(
+    sender, *, opportunity, previous_customer_id, previous_lead_id, actor, **kwargs
+) -> None:
     communication_follow_opportunity(
-        opportunity=opportunity, previous_customer_id=previous_customer_id, previous_lead_id=previous_lead_id
+        actor=actor,
+        opportunity=opportunity,
+        previous_customer_id=previous_customer_id,
+        previous_lead_id=previous_lead_id,
     )
 
 

@@ -12,6 +12,7 @@ from crm_project.core.api.auth_views import (
 )
 from crm_project.core.api.jobs import JobViewSet
 from crm_project.core.api.routers import CRMRouter
+from crm_project.core.api.webhooks import WebhookViewSet
 
 # Paths work without a trailing slash and with one, both answered directly: a redirect would
 # turn a client's POST into a GET.
@@ -33,6 +34,7 @@ crm_patterns = [
 
 jobs_router = CRMRouter()
 jobs_router.register("jobs", JobViewSet, basename="job")
+jobs_router.register("webhooks", WebhookViewSet, basename="webhook")
 
 urlpatterns = [
     path("auth/", include((auth_patterns, "auth"))),

@@ -96,6 +96,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # The request's id (X-Request-ID) and source, recorded with every change it makes.
+    "crm_project.core.middleware.ChangeContextMiddleware",
     # Retries of a POST with an Idempotency-Key get the first answer instead of doing the work again.
     "crm_project.core.idempotency.IdempotencyMiddleware",
 ]
@@ -297,7 +299,7 @@ SPECTACULAR_SETTINGS = {
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/api/.*$"
-CORS_EXPOSE_HEADERS = ["ETag", "Retry-After"]
+CORS_EXPOSE_HEADERS = ["ETag", "Retry-After", "X-Request-ID", "Location"]
 
 # --- Security (production) --------------------------------------------------------------
 
@@ -350,6 +352,12 @@ FOLLOW_UP_DIGEST_HOUR = env_int("FOLLOW_UP_DIGEST_HOUR", 7)
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 # Larger uploads (a lead import's CSV) are refused with 400.
 API_MAX_UPLOAD_BYTES = env_int("API_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
+
+# --- Webhooks (crm_project/core/webhooks) ----------------------------------------------
+
+# Lifts the rules on webhook URLs (https only, never an internal address): tests, and
+# receivers on the CRM's own network.
+WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
 
 # --- Email (follow-up digests) ----------------------------------------------------------
 

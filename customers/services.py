@@ -4,6 +4,8 @@ Writes of customers. Invariants guarded here:
 - ``customer_code`` is ``CUST-XXXXXX`` from the shared running counter, never reused;
 - the account manager is an active user with a CRM role (400), and a sales rep may make only
   themselves (or nobody) the account manager (403);
+- every change leaves a history entry in its transaction (``core/changes.py``), and a new
+  customer tells the subscribers of ``customer.created``;
 - only managers delete customers, and never one that leads, opportunities or
   communications still refer to (409);
 - ``last_contacted_at`` is the latest communication about the customer: moved forward as
@@ -21,13 +23,22 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from crm_project.core.changes import created, note_change
+from crm_project.core.models import HistoryAction
 from crm_project.core.numbering import next_running_number
 from crm_project.core.roles import check_crm_user, is_manager
-from crm_project.core.services import apply_changes, delete_unless_referenced, lock_for_update, refresh_derived
+from crm_project.core.services import (
+    apply_changes,
+    apply_tracked_changes,
+    delete_unless_referenced,
+    lock_for_update,
+    refresh_derived,
+)
 
 from .models import Customer
 
 CUSTOMER_NUMBER_PREFIX = "CUST"
+RECORD_TYPE = "customer"
 
 EDITABLE_FIELDS = (
     "company_name",
@@ -55,6 +66,18 @@ def _check_account_manager(*, actor, account_manager) -> None:
         raise PermissionDenied("Sales reps can make only themselves the account manager (account_manager_id).")
 
 
+def _noted(customer: Customer, *, action: str, actor, changes=None, event: str | None = None) -> None:
+    note_change(
+        record_type=RECORD_TYPE,
+        record=customer,
+        action=action,
+        actor=actor,
+        changes=changes,
+        customer_id=customer.pk,
+        event=event,
+    )
+
+
 @transaction.atomic
 def customer_create(*, actor, data: dict[str, Any]) -> Customer:
     _check_account_manager(actor=actor, account_manager=data.get("account_manager"))
@@ -62,6 +85,8 @@ def customer_create(*, actor, data: dict[str, Any]) -> Customer:
     apply_changes(customer, data, allowed=EDITABLE_FIELDS)
     customer.customer_code = next_running_number(CUSTOMER_NUMBER_PREFIX)
     customer.save()
+    changes = created(customer, ("customer_code", *EDITABLE_FIELDS))
+    _noted(customer, action=HistoryAction.CREATED, actor=actor, changes=changes, event="customer.created")
     return customer
 
 
@@ -70,9 +95,11 @@ def customer_update(*, actor, customer: Customer, data: dict[str, Any], if_match
     customer = lock_for_update(customer, if_match=if_match)
     if "account_manager" in data and data["account_manager"] != customer.account_manager:
         _check_account_manager(actor=actor, account_manager=data["account_manager"])
-    if apply_changes(customer, data, allowed=EDITABLE_FIELDS):
+    changes = apply_tracked_changes(customer, data, allowed=EDITABLE_FIELDS)
+    if changes:
         customer.touch()
         customer.save()
+        _noted(customer, action=HistoryAction.UPDATED, actor=actor, changes=changes)
     return customer
 
 
@@ -81,6 +108,8 @@ def customer_delete(*, actor, customer: Customer, if_match: str | None = None) -
     if not is_manager(actor):
         raise PermissionDenied("Only sales managers can delete customers.")
     customer = lock_for_update(customer, if_match=if_match)
+    # Written first: the history outlives the record, and a refused delete rolls it back.
+    _noted(customer, action=HistoryAction.DELETED, actor=actor)
     delete_unless_referenced(customer, name=customer.customer_code, instead="Deactivate the customer instead.")
 
 

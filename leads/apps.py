@@ -6,6 +6,12 @@ class LeadsConfig(AppConfig):
     verbose_name = "Leads"
 
     def ready(self) -> None:
+        from crm_project.core.webhooks.events import register_renderer
+
+        from .api.serializers import webhook_data
+
+        # What this app's records look like in webhook events.
+        register_renderer("lead", webhook_data)
         # The background jobs this app owns: the lead import and the lead export.
         from . import jobs
 

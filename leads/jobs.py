@@ -89,5 +89,5 @@ def run_lead_import(run: JobRun) -> None:
 
 
 def register_jobs() -> None:
-    register(JobKind(name="lead_import", label="Lead import", run=run_lead_import))
+    register(JobKind(name="lead_import", label="Lead import", run=run_lead_import, history_source="import"))
     register(export_job_kind(LEAD_EXPORT))

@@ -14,7 +14,8 @@ Writes of opportunities. Invariants guarded here:
 - closing is won (probability 100) or lost (probability 0, with a non-blank loss reason),
   and exactly one of many concurrent closes succeeds;
 - every stage a record enters (creation and closing included) leaves an
-  ``OpportunityStageChange`` row;
+  ``OpportunityStageChange`` row (the stage history velocity reads), and every change a
+  history entry (``stage_changed``, ``closed_won``...), in the change's transaction;
 - changing the customer or the lead moves the opportunity's communications with it, in the
   same transaction (``opportunity_relinked``; the communications domain receives it);
 - only managers delete opportunities, and never one that communications refer to (409).
@@ -28,7 +29,10 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
+from crm_project.core.changes import created, note_change
 from crm_project.core.exceptions import Conflict
+from crm_project.core.history import changes_between, relink_customer, snapshot
+from crm_project.core.models import HistoryAction
 from crm_project.core.numbering import next_daily_number
 from crm_project.core.roles import check_crm_user, is_manager
 from crm_project.core.services import append_note, apply_changes, delete_unless_referenced, lock_for_update
@@ -62,6 +66,9 @@ EDITABLE_FIELDS = (
     "products_interested",
     "notes",
 )
+# What an opportunity's history follows.
+TRACKED_FIELDS = (*EDITABLE_FIELDS, "expected_revenue", "actual_close_date", "loss_reason")
+RECORD_TYPE = "opportunity"
 REQUIRED_ON_CREATE = {"name": "name", "customer": "customer_id", "estimated_value": "estimated_value"}
 
 
@@ -100,6 +107,18 @@ def _check_links_visible(*, actor, customer=None, lead=None) -> None:
         raise ValidationError({"customer_id": "No such customer."})
     if lead is not None and not lead_list_visible_to(actor).filter(pk=lead.pk).exists():
         raise ValidationError({"lead_id": "No such lead."})
+
+
+def _noted(opportunity: Opportunity, *, action: str, actor, changes=None, event: str | None = None) -> None:
+    note_change(
+        record_type=RECORD_TYPE,
+        record=opportunity,
+        action=action,
+        actor=actor,
+        changes=changes,
+        customer_id=opportunity.customer_id,
+        event=event,
+    )
 
 
 def _record_stage(opportunity: Opportunity, *, from_stage: str, actor, at: dt.datetime, notes: str = "") -> None:
@@ -144,6 +163,8 @@ def opportunity_create(*, actor, data: dict[str, Any]) -> Opportunity:
     opportunity.opportunity_number = next_daily_number(OPPORTUNITY_NUMBER_PREFIX)
     opportunity.save()
     _record_stage(opportunity, from_stage="", actor=actor, at=opportunity.created_at)
+    changes = created(opportunity, ("opportunity_number", *TRACKED_FIELDS))
+    _noted(opportunity, action=HistoryAction.CREATED, actor=actor, changes=changes, event="opportunity.created")
     return opportunity
 
 
@@ -179,6 +200,7 @@ def opportunity_update(
         opportunity.customer_id,
         opportunity.lead_id,
     )
+    before = snapshot(opportunity, TRACKED_FIELDS)
     changed = apply_changes(opportunity, data, allowed=EDITABLE_FIELDS)
     if not changed:
         return opportunity
@@ -188,6 +210,17 @@ def opportunity_update(
     opportunity.save()
     if "stage" in changed:
         _record_stage(opportunity, from_stage=previous_stage, actor=actor, at=opportunity.updated_at)
+    if "customer" in changed:
+        # Its whole history shows on the new customer's timeline, as its communications do.
+        relink_customer(record_type=RECORD_TYPE, record_ids=[opportunity.pk], customer_id=opportunity.customer_id)
+    moved_stage = "stage" in changed
+    _noted(
+        opportunity,
+        action=HistoryAction.STAGE_CHANGED if moved_stage else HistoryAction.UPDATED,
+        actor=actor,
+        changes=changes_between(before, snapshot(opportunity, TRACKED_FIELDS)),
+        event="opportunity.stage_changed" if moved_stage else None,
+    )
     if {"customer", "lead"} & set(changed):
         # Its communications move with it, in this transaction (their receiver).
         opportunity_relinked.send(
@@ -229,6 +262,7 @@ def opportunity_close(
             "it cannot be closed again."
         )
 
+    before = snapshot(opportunity, TRACKED_FIELDS)
     opportunity.touch()
     now = opportunity.updated_at
     previous_stage = opportunity.stage
@@ -240,6 +274,14 @@ def opportunity_close(
     opportunity.notes = append_note(opportunity.notes, notes, actor=actor, at=now)
     opportunity.save()
     _record_stage(opportunity, from_stage=previous_stage, actor=actor, at=now, notes=(notes or "").strip())
+    won = stage == OpportunityStage.CLOSED_WON
+    _noted(
+        opportunity,
+        action=HistoryAction.CLOSED_WON if won else HistoryAction.CLOSED_LOST,
+        actor=actor,
+        changes=changes_between(before, snapshot(opportunity, TRACKED_FIELDS)),
+        event="opportunity.won" if won else "opportunity.lost",
+    )
     return opportunity
 
 
@@ -249,4 +291,6 @@ def opportunity_delete(*, actor, opportunity: Opportunity, if_match: str | None 
         raise PermissionDenied("Only sales managers can delete opportunities.")
     # Locked so that a concurrent update or close cannot resurrect what is being deleted.
     opportunity = lock_for_update(opportunity, if_match=if_match)
+    # Written first: the history outlives the record, and a refused delete rolls it back.
+    _noted(opportunity, action=HistoryAction.DELETED, actor=actor)
     delete_unless_referenced(opportunity, name=opportunity.opportunity_number, instead="Close it as lost instead.")

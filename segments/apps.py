@@ -6,6 +6,12 @@ class SegmentsConfig(AppConfig):
     verbose_name = "Segments"
 
     def ready(self) -> None:
+        from crm_project.core.webhooks.events import register_renderer
+
+        from .api.serializers import webhook_data
+
+        # What this app's records look like in webhook events.
+        register_renderer("segment", webhook_data)
         # Receivers that keep Segment.customer_count true; connected here, explicitly.
         from crm_project.core.schedules import register_default
 

@@ -35,16 +35,20 @@ from django.db import NotSupportedError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from crm_project.core import history
+from crm_project.core.changes import created
 from crm_project.core.exceptions import Conflict
 from crm_project.core.jobs.services import job_create
-from crm_project.core.models import Job
+from crm_project.core.models import HistoryAction, Job
 from crm_project.core.roles import is_manager
-from crm_project.core.services import apply_changes, lock_for_update
+from crm_project.core.services import apply_changes, apply_tracked_changes, lock_for_update
+from crm_project.core.webhooks.events import emit
 from customers.models import Customer
 
 from .criteria import criteria_filter
 from .models import CODE_TAKEN, Segment, SegmentMembership
 
+RECORD_TYPE = "segment"
 EDITABLE_FIELDS = ("name", "description", "code", "criteria", "is_active", "priority", "benefits", "auto_refresh")
 # Ids per assign or remove call: a request body's worth, and a statement the database
 # plans in milliseconds.
@@ -184,10 +188,10 @@ def _refuse_unknown(ids: Sequence[uuid.UUID]) -> None:
         raise ValidationError({"customer_ids": [f"Unknown customer ids: {shown}{more}."]})
 
 
-def _insert_memberships(segment: Segment, actor, rows_sql: str, rows_params: list[Any]) -> int:
+def _insert_memberships(segment: Segment, actor, rows_sql: str, rows_params: list[Any]) -> list[uuid.UUID]:
     """
     Add the customers that ``rows_sql`` (one column, ``id``) yields and are not members
-    yet, in one statement; return how many rows were added.
+    yet, in one statement; return the customers added.
     """
     added_at = SegmentMembership._meta.get_field("added_at").get_db_prep_value(timezone.now(), connection)
     added_by = actor.pk if getattr(actor, "pk", None) else None
@@ -199,10 +203,10 @@ def _insert_memberships(segment: Segment, actor, rows_sql: str, rows_params: lis
             f"ON CONFLICT ({_SEGMENT_COLUMN}, {_CUSTOMER_COLUMN}) DO NOTHING RETURNING {_CUSTOMER_COLUMN}",
             [_db_segment_id(segment.pk), added_by, added_at, *rows_params],
         )
-        return len(cursor.fetchall())
+        return [_as_uuid(value) for (value,) in cursor.fetchall()]
 
 
-def _delete_memberships(segment: Segment, ids: Sequence[uuid.UUID]) -> int:
+def _delete_memberships(segment: Segment, ids: Sequence[uuid.UUID]) -> list[uuid.UUID]:
     rows_sql, params = _id_rows(ids)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -210,7 +214,36 @@ def _delete_memberships(segment: Segment, ids: Sequence[uuid.UUID]) -> int:
             f"AND {_CUSTOMER_COLUMN} IN ({rows_sql}) RETURNING {_CUSTOMER_COLUMN}",
             [_db_segment_id(segment.pk), *params],
         )
-        return len(cursor.fetchall())
+        return [_as_uuid(value) for (value,) in cursor.fetchall()]
+
+
+def _as_uuid(value) -> uuid.UUID:
+    # PostgreSQL answers a UUID; SQLite its 32 hex digits.
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def _note_memberships(
+    segment: Segment, actor, customer_ids: list[uuid.UUID], *, added: bool, count_before: int
+) -> None:
+    """
+    One history entry on the segment for the change as a whole (the customers who joined or
+    left) and one ``segment.membership_changed`` event: one row each, whatever the number.
+    """
+    if not customer_ids:
+        return
+    ids = sorted(str(pk) for pk in customer_ids)
+    history.record_change(
+        record_type=RECORD_TYPE,
+        record_id=segment.pk,
+        action=HistoryAction.MEMBERSHIP_ADDED if added else HistoryAction.MEMBERSHIP_REMOVED,
+        actor=actor,
+        changes={
+            "customer_ids": [[], ids] if added else [ids, []],
+            "customer_count": [count_before, segment.customer_count],
+        },
+    )
+    previous = {"customer_count": count_before}
+    emit("segment.membership_changed", record_type=RECORD_TYPE, record=segment, previous=previous)
 
 
 def _matching_rows(queryset: QuerySet[Customer]) -> tuple[str, list[Any]]:
@@ -235,6 +268,13 @@ def segment_create(*, actor, data: Mapping[str, Any]) -> Segment:
     apply_changes(segment, data, allowed=EDITABLE_FIELDS)
     _check_code_free(segment)
     segment.save()
+    history.record_change(
+        record_type=RECORD_TYPE,
+        record_id=segment.pk,
+        action=HistoryAction.CREATED,
+        actor=actor,
+        changes=created(segment, EDITABLE_FIELDS),
+    )
     return segment
 
 
@@ -243,13 +283,16 @@ def segment_update(*, actor, segment: Segment, data: Mapping[str, Any], if_match
     _require_manager(actor, "change segments")
     validate_segment_values(data)
     segment = _locked(segment, if_match=if_match)
-    changed = apply_changes(segment, data, allowed=EDITABLE_FIELDS)
-    if "code" in changed:
+    changes = apply_tracked_changes(segment, data, allowed=EDITABLE_FIELDS)
+    if "code" in changes:
         _check_code_free(segment)
-    if changed:
+    if changes:
         segment.touch()
         # Only what changed: customer_count belongs to the membership paths.
-        segment.save(update_fields=[*changed, "updated_at"])
+        segment.save(update_fields=[name for name in EDITABLE_FIELDS if name in changes] + ["updated_at"])
+        history.record_change(
+            record_type=RECORD_TYPE, record_id=segment.pk, action=HistoryAction.UPDATED, actor=actor, changes=changes
+        )
     return segment
 
 
@@ -257,6 +300,7 @@ def segment_update(*, actor, segment: Segment, data: Mapping[str, Any], if_match
 def segment_delete(*, actor, segment: Segment, if_match: str | None = None) -> None:
     _require_manager(actor, "delete segments")
     segment = _locked(segment, if_match=if_match)
+    history.record_change(record_type=RECORD_TYPE, record_id=segment.pk, action=HistoryAction.DELETED, actor=actor)
     # The membership rows go in one statement: through the ORM each row would be loaded and
     # would send its own signals, for a count about to disappear with the segment.
     _delete_all_memberships(segment)
@@ -329,8 +373,12 @@ def segment_assign_customers(*, actor, segment: Segment, customer_ids: Iterable[
     # The segment row first: concurrent changes of this segment's membership queue here.
     segment = _locked(segment)
     _refuse_unknown(ids)
-    assigned = _insert_memberships(segment, actor, *_id_rows(ids)) if ids else 0
+    count_before = segment.customer_count
+    added = _insert_memberships(segment, actor, *_id_rows(ids)) if ids else []
+    assigned = len(added)
     count = _store_true_count(segment).new
+    segment.customer_count = count
+    _note_memberships(segment, actor, added, added=True, count_before=count_before)
     return AssignResult(
         segment_id=segment.pk, assigned=assigned, already_assigned=len(ids) - assigned, customer_count=count
     )
@@ -343,8 +391,12 @@ def segment_remove_customers(*, actor, segment: Segment, customer_ids: Iterable[
     ids = _distinct_ids(customer_ids)
     segment = _locked(segment)  # The segment row first, as in every membership change.
     _refuse_unknown(ids)
-    removed = _delete_memberships(segment, ids) if ids else 0
+    count_before = segment.customer_count
+    gone = _delete_memberships(segment, ids) if ids else []
+    removed = len(gone)
     count = _store_true_count(segment).new
+    segment.customer_count = count
+    _note_memberships(segment, actor, gone, added=False, count_before=count_before)
     return RemoveResult(segment_id=segment.pk, removed=removed, not_assigned=len(ids) - removed, customer_count=count)
 
 
@@ -365,8 +417,12 @@ def segment_apply_criteria(*, actor, segment: Segment) -> ApplyCriteriaResult:
         )
     matching = Customer.objects.filter(compiled.condition)
     matched = matching.count()
-    assigned = _insert_memberships(segment, actor, *_matching_rows(matching))
+    count_before = segment.customer_count
+    added = _insert_memberships(segment, actor, *_matching_rows(matching))
+    assigned = len(added)
     count = _store_true_count(segment).new
+    segment.customer_count = count
+    _note_memberships(segment, actor, added, added=True, count_before=count_before)
     return ApplyCriteriaResult(
         segment_id=segment.pk,
         assigned=assigned,

@@ -7,10 +7,12 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from communications.models import Communication
+from communications.selectors import communication_list_visible_to
 from communications.services import EDITABLE_FIELDS
 from crm_project.core.api.fields import ActiveUserField, DateOrDateTimeQueryField, JSONListField, VisibleRelatedField
 from crm_project.core.api.serializers import StrictModelSerializer, api_field_names
 from crm_project.core.dates import check_range
+from crm_project.core.roles import system_actor
 from customers.selectors import customer_list_visible_to
 from leads.selectors import lead_list_visible_to
 from opportunities.selectors import opportunity_list_visible_to
@@ -149,3 +151,8 @@ class EngagementSummarySerializer(serializers.Serializer):
     follow_ups = EngagementFollowUpsSerializer()
     start_date = DateOrDateTimeQueryField(allow_null=True)
     end_date = DateOrDateTimeQueryField(allow_null=True)
+
+
+def webhook_data(communication) -> dict:
+    """The communication as the API renders it to a manager: what its webhook events carry."""
+    return CommunicationSerializer(communication_list_visible_to(system_actor()).get(pk=communication.pk)).data

@@ -17,6 +17,7 @@ from communications.selectors import (
     engagement_summary,
     pending_follow_ups,
 )
+from crm_project.core.api.history import HistoryActionMixin
 from crm_project.core.api.schema import IF_MATCH
 from crm_project.core.api.viewsets import CRMModelViewSet
 from customers.selectors import customer_list_visible_to
@@ -47,7 +48,8 @@ def _path_id(name: str, description: str) -> OpenApiParameter:
     destroy=extend_schema(summary="Delete a communication"),
 )
 @extend_schema(tags=["communications"])
-class CommunicationViewSet(CRMModelViewSet):
+class CommunicationViewSet(HistoryActionMixin, CRMModelViewSet):
+    history_record_type = "communication"
     serializer_class = CommunicationSerializer
     input_serializer_class = CommunicationInputSerializer
     filterset_class = CommunicationFilterSet

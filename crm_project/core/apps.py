@@ -35,9 +35,9 @@ class CoreConfig(AppConfig):
     verbose_name = "CRM core"
 
     def ready(self) -> None:
-        from crm_project.core.schedules import DISPATCH_DUE_JOBS, PRUNE_EXPIRED, register_default
+        from crm_project.core.schedules import DISPATCH_DUE_JOBS, PRUNE_EXPIRED, SWEEP_WEBHOOKS, register_default
 
         post_migrate.connect(_ensure_role_groups, sender=self, dispatch_uid="core.ensure_role_groups")
         post_migrate.connect(_ensure_default_schedules, sender=self, dispatch_uid="core.ensure_default_schedules")
-        for schedule in (DISPATCH_DUE_JOBS, PRUNE_EXPIRED):
+        for schedule in (DISPATCH_DUE_JOBS, PRUNE_EXPIRED, SWEEP_WEBHOOKS):
             register_default(schedule)

@@ -180,3 +180,155 @@ class Job(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in FINISHED_JOB_STATUSES
+
+
+class HistoryAction(models.TextChoices):
+    CREATED = "created", "Created"
+    UPDATED = "updated", "Updated"
+    DELETED = "deleted", "Deleted"
+    QUALIFIED = "qualified", "Qualified"
+    CONVERTED = "converted", "Converted"
+    STAGE_CHANGED = "stage_changed", "Stage changed"
+    CLOSED_WON = "closed_won", "Closed as won"
+    CLOSED_LOST = "closed_lost", "Closed as lost"
+    FOLLOW_UP_COMPLETED = "follow_up_completed", "Follow-up completed"
+    MERGED = "merged", "Merged"
+    MEMBERSHIP_ADDED = "membership_added", "Customer added"
+    MEMBERSHIP_REMOVED = "membership_removed", "Customer removed"
+
+
+class HistoryEntry(models.Model):
+    """
+    One change to one record (``core/history.py``): written by the service that made it, in the
+    same transaction. Kept when the record is deleted: its history stays readable.
+    """
+
+    at = models.DateTimeField(default=timezone.now)
+    # "lead", "opportunity", "customer", "communication", "segment".
+    record_type = models.CharField(max_length=20)
+    record_id = models.UUIDField()
+    # The customer whose timeline shows the entry: the customer itself, its opportunities, the
+    # leads converted into it, its memberships (moved with the record when it moves).
+    customer_id = models.UUIDField(null=True, blank=True)
+    action = models.CharField(max_length=24, choices=HistoryAction.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The actor's name when it happened (kept if the user is renamed or deleted); "system".
+    actor_name = models.CharField(max_length=150, blank=True)
+    source = models.CharField(max_length=10)
+    request_id = models.CharField(max_length=64, blank=True)
+    # {"field": [old, new]}, under the API's field names and as the API shows values.
+    changes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name_plural = "history entries"
+        indexes = [
+            models.Index(fields=["record_type", "record_id", "-at", "-id"], name="history_record_idx"),
+            models.Index(
+                fields=["customer_id", "-at", "-id"],
+                name="history_customer_idx",
+                condition=models.Q(customer_id__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.record_type} {self.record_id}: {self.action} by {self.actor_name} ({self.source})"
+
+
+class WebhookSubscription(models.Model):
+    """Where to tell another system about changes (``core/webhooks``): its URL, events and secret."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    url = models.URLField(max_length=500)
+    # Event types ("lead.created", ...), or ["*"] for all of them.
+    events = models.JSONField(default=list)
+    is_active = models.BooleanField(default=True)
+    description = models.CharField(max_length=200, blank=True)
+    # The HMAC key of the signature; shown once, when the subscription is created.
+    secret = models.CharField(max_length=200)
+    # Why it was switched off by the CRM (its URL answered 410 Gone); empty otherwise.
+    disabled_reason = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.url
+
+    def wants(self, event_type: str) -> bool:
+        return "*" in self.events or event_type in self.events
+
+
+class WebhookEvent(models.Model):
+    """
+    One change told to subscribers: written in the transaction of the change (an outbox), so a
+    change that rolls back tells nobody and one that commits is never lost. Its id is the
+    ``X-CRM-Delivery`` header, the same on every attempt: a receiver drops a repeat by it.
+    """
+
+    # Numbered by the database as written: the order of a record's events.
+    id = models.BigAutoField(primary_key=True)
+    # The event's id for receivers (``X-CRM-Delivery``, the body's ``id``).
+    uid = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
+    type = models.CharField(max_length=40)
+    record_type = models.CharField(max_length=20, blank=True)
+    record_id = models.UUIDField(null=True, blank=True)
+    data = models.JSONField(default=dict)
+    previous = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.uid}"
+
+
+class WebhookDeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+
+
+class WebhookDelivery(models.Model):
+    """One event to one subscription: its attempts, under a lease like a job's (``webhooks/delivery.py``)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="deliveries")
+    # The event's record and number, copied here so that a record's deliveries queue in order.
+    record_key = models.CharField(max_length=60, blank=True)
+    seq = models.BigIntegerField()
+    status = models.CharField(
+        max_length=10, choices=WebhookDeliveryStatus.choices, default=WebhookDeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    lease = models.UUIDField(null=True, blank=True, editable=False)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "event"], name="webhookdelivery_once_per_subscription")
+        ]
+        indexes = [
+            models.Index(fields=["subscription", "-created_at"], name="webhookdelivery_log_idx"),
+            models.Index(
+                fields=["subscription", "record_key", "seq"],
+                name="webhookdelivery_queue_idx",
+                condition=models.Q(status="pending"),
+            ),
+            models.Index(
+                fields=["next_attempt_at"], name="webhookdelivery_due_idx", condition=models.Q(status="pending")
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} → {self.subscription_id} ({self.status})"

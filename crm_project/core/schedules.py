@@ -112,3 +112,9 @@ PRUNE_EXPIRED = DefaultSchedule(
     crontab={"minute": "30", "hour": "3"},
     description="Idempotency keys, rate counters, ended sign-ins and finished jobs past their time.",
 )
+SWEEP_WEBHOOKS = DefaultSchedule(
+    name="Sweep webhook deliveries",
+    task="crm_project.core.tasks.sweep_webhooks",
+    every_seconds=60,
+    description="Webhook retries now due, and deliveries whose task was lost or whose deliverer died.",
+)

@@ -14,6 +14,7 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 
 from crm_project.core.exceptions import deletion_refused
+from crm_project.core.history import snapshot
 from crm_project.core.versioning import check_if_match
 
 M = TypeVar("M", bound=models.Model)
@@ -39,6 +40,14 @@ def apply_changes(instance: models.Model, data: Mapping, *, allowed: Iterable[st
             setattr(instance, name, data[name])
             changed.append(name)
     return changed
+
+
+def apply_tracked_changes(instance: models.Model, data: Mapping, *, allowed: Iterable[str]) -> dict[str, list]:
+    """``apply_changes``, answering what changed as the history records it: ``{"field": [old, new]}``."""
+    allowed = tuple(allowed)
+    before = snapshot(instance, allowed)
+    after = snapshot(instance, apply_changes(instance, data, allowed=allowed))
+    return {name: [before[name], value] for name, value in after.items()}
 
 
 def refresh_derived(model: type[models.Model], field: str, ids: Iterable, *, compute: Callable[[set], Mapping]) -> list:

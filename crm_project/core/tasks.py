@@ -10,6 +10,7 @@ from celery import shared_task
 
 from crm_project.core import housekeeping
 from crm_project.core.jobs import runner, services
+from crm_project.core.webhooks import delivery
 
 
 @shared_task(name="crm_project.core.tasks.run_job_task")
@@ -28,3 +29,15 @@ def dispatch_due_jobs() -> int:
 def prune_expired() -> dict:
     """Daily: idempotency keys, rate counters, ended sign-ins, finished jobs past their time."""
     return housekeeping.prune_expired().__dict__
+
+
+@shared_task(name="crm_project.core.tasks.deliver_webhook")
+def deliver_webhook(delivery_id: str) -> str:
+    """One attempt at one delivery; a second delivery of the task finds it held or done."""
+    return delivery.deliver(delivery_id)
+
+
+@shared_task(name="crm_project.core.tasks.sweep_webhooks")
+def sweep_webhooks() -> int:
+    """Each minute: retries now due, and deliveries whose task was lost or whose deliverer died."""
+    return delivery.sweep()

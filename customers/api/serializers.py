@@ -7,7 +7,9 @@ from rest_framework import serializers
 
 from crm_project.core.api.fields import ActiveUserField, MoneyField
 from crm_project.core.api.serializers import StrictModelSerializer, api_field_names
+from crm_project.core.roles import system_actor
 from customers.models import CreditRating, Customer, OrderFrequency
+from customers.selectors import customer_list_visible_to
 from customers.services import EDITABLE_FIELDS
 
 
@@ -50,3 +52,8 @@ class CustomerInputSerializer(StrictModelSerializer):
     class Meta:
         model = Customer
         fields = api_field_names(Customer, EDITABLE_FIELDS)
+
+
+def webhook_data(customer) -> dict:
+    """The customer as the API renders it to a manager: what its webhook events carry."""
+    return CustomerSerializer(customer_list_visible_to(system_actor()).get(pk=customer.pk)).data

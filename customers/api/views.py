@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
 
+from crm_project.core.api.history import HistoryActionMixin
 from crm_project.core.api.jobs import ExportActionMixin
 from crm_project.core.api.viewsets import CRMModelViewSet
 from customers import services
@@ -23,7 +24,8 @@ from .serializers import CustomerInputSerializer, CustomerSerializer
     destroy=extend_schema(summary="Delete a customer (managers only)"),
 )
 @extend_schema(tags=["customers"])
-class CustomerViewSet(ExportActionMixin, CRMModelViewSet):
+class CustomerViewSet(HistoryActionMixin, ExportActionMixin, CRMModelViewSet):
+    history_record_type = "customer"
     csv_export = CUSTOMER_EXPORT
     serializer_class = CustomerSerializer
     input_serializer_class = CustomerInputSerializer

@@ -19,8 +19,10 @@ from crm_project.core.api.fields import (
     VisibleRelatedField,
 )
 from crm_project.core.api.serializers import StrictModelSerializer, StrictSerializer, api_field_names
+from crm_project.core.roles import system_actor
 from customers.selectors import customer_list_visible_to
 from leads.models import Lead, LeadSource, LeadStatus
+from leads.selectors import lead_list_visible_to
 from leads.services import CREATE_FIELDS
 
 NOTE_MAX_LENGTH = 10_000
@@ -189,3 +191,8 @@ class LeadImportRequestSerializer(serializers.Serializer):
         if upload.size > limit:
             raise serializers.ValidationError(f"The file is larger than {limit:,} bytes.")
         return upload
+
+
+def webhook_data(lead) -> dict:
+    """The lead as the API renders it to a manager: what its webhook events carry."""
+    return LeadSerializer(lead_list_visible_to(system_actor()).get(pk=lead.pk)).data

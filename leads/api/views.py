@@ -7,6 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from crm_project.core.api.history import HistoryActionMixin
 from crm_project.core.api.jobs import ExportActionMixin, JobSerializer, accepted
 from crm_project.core.api.schema import IF_MATCH
 from crm_project.core.api.viewsets import CRMModelViewSet
@@ -36,7 +37,8 @@ from .serializers import (
     destroy=extend_schema(summary="Delete a lead (managers only)"),
 )
 @extend_schema(tags=["leads"])
-class LeadViewSet(ExportActionMixin, CRMModelViewSet):
+class LeadViewSet(HistoryActionMixin, ExportActionMixin, CRMModelViewSet):
+    history_record_type = "lead"
     csv_export = LEAD_EXPORT
     serializer_class = LeadSerializer
     input_serializer_class = LeadUpdateSerializer

@@ -12,23 +12,34 @@ from collections.abc import Callable, Iterable, Mapping
 from django.db.models import Q
 from django.utils import timezone
 
+from crm_project.core import history
+from crm_project.core.models import HistoryAction
 from crm_project.core.services import refresh_derived
 from leads.models import Lead, LeadStatus
 
+from .rules import RECORD_TYPE
 
-def lead_record_contact(*, lead_id, contacted_at: dt.datetime) -> None:
+
+def lead_record_contact(*, actor, lead_id, contacted_at: dt.datetime) -> None:
     """
     A communication about the lead was logged: move ``last_contacted_at`` forward (never
-    back), and a lead still ``new`` becomes ``contacted``.
+    back), and a lead still ``new`` becomes ``contacted`` (recorded in its history as ``actor``'s).
     """
     # Two conditional UPDATEs, each atomic on its own, so concurrent loggers cannot undo
     # each other: the timestamp only moves forward, and only a new lead changes status.
     Lead.objects.filter(pk=lead_id).filter(
         Q(last_contacted_at__isnull=True) | Q(last_contacted_at__lt=contacted_at)
     ).update(last_contacted_at=contacted_at, updated_at=timezone.now())
-    Lead.objects.filter(pk=lead_id, status=LeadStatus.NEW).update(
+    if Lead.objects.filter(pk=lead_id, status=LeadStatus.NEW).update(
         status=LeadStatus.CONTACTED, updated_at=timezone.now()
-    )
+    ):
+        history.record_change(
+            record_type=RECORD_TYPE,
+            record_id=lead_id,
+            action=HistoryAction.UPDATED,
+            actor=actor,
+            changes={"status": [LeadStatus.NEW.value, LeadStatus.CONTACTED.value]},
+        )
 
 
 def lead_refresh_last_contacted(*, lead_ids: Iterable, latest_contact: Callable[[set], Mapping]) -> None:

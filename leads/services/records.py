@@ -8,7 +8,10 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
+from crm_project.core.changes import created, note_change
 from crm_project.core.exceptions import Conflict
+from crm_project.core.history import snapshot
+from crm_project.core.models import HistoryAction
 from crm_project.core.numbering import next_daily_number
 from crm_project.core.roles import is_manager
 from crm_project.core.services import apply_changes, delete_unless_referenced, lock_for_update
@@ -17,11 +20,14 @@ from leads.models import UPDATABLE_STATUSES, Lead, LeadStatus
 from .rules import (
     CREATE_FIELDS,
     LEAD_NUMBER_PREFIX,
+    RECORD_TYPE,
     REQUIRED_FIELDS,
+    TRACKED_FIELDS,
     check_assignee,
     check_email_free,
     check_required,
     describe,
+    noted,
     set_status,
 )
 
@@ -38,6 +44,14 @@ def lead_create(*, actor, data: Mapping[str, Any]) -> Lead:
     check_email_free(data["email"])
     lead = new_lead(actor=actor, lead_number=lead_number, data=data)
     lead.save()
+    note_change(
+        record_type=RECORD_TYPE,
+        record=lead,
+        action=HistoryAction.CREATED,
+        actor=actor,
+        changes=created(lead, ("lead_number", *TRACKED_FIELDS)),
+        event="lead.created",
+    )
     return lead
 
 
@@ -61,6 +75,7 @@ def lead_update(*, actor, lead: Lead, data: Mapping[str, Any], if_match: str | N
     lead = lock_for_update(lead, if_match=if_match)
     if not lead.can_be_updated():
         raise Conflict(f"{describe(lead)}; a converted lead can no longer be changed.")
+    before = snapshot(lead, TRACKED_FIELDS)
     if "assigned_to" in data and getattr(data["assigned_to"], "pk", None) != lead.assigned_to_id:
         check_assignee(actor=actor, assignee=data["assigned_to"])
     check_required(data, [name for name in REQUIRED_FIELDS if name in data])
@@ -85,6 +100,8 @@ def lead_update(*, actor, lead: Lead, data: Mapping[str, Any], if_match: str | N
     if changed:
         lead.touch()
         lead.save()
+        reassigned = "lead.assigned" if lead.assigned_to_id != before["assigned_to_id"] else None
+        noted(lead, before, action=HistoryAction.UPDATED, actor=actor, event=reassigned)
     return lead
 
 
@@ -93,4 +110,6 @@ def lead_delete(*, actor, lead: Lead, if_match: str | None = None) -> None:
     if not is_manager(actor):
         raise PermissionDenied("Only sales managers can delete leads.")
     lead = lock_for_update(lead, if_match=if_match)
+    # Written first: the history outlives the record, and a refused delete rolls it back.
+    noted(lead, snapshot(lead, TRACKED_FIELDS), action=HistoryAction.DELETED, actor=actor)
     delete_unless_referenced(lead, name=lead.lead_number, instead="Mark the lead lost instead.")

@@ -9,6 +9,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Value
 from django.db.models.functions import Lower
 
+from crm_project.core.changes import note_change
+from crm_project.core.history import changes_between, snapshot
 from crm_project.core.roles import check_crm_user, is_manager
 from leads.models import Lead, LeadStatus
 
@@ -77,3 +79,29 @@ def set_status(lead: Lead, status: str) -> None:
 
 def describe(lead: Lead) -> str:
     return f"{lead.lead_number} is {lead.get_status_display().lower()}"
+
+
+# What a lead's history follows: what a client writes, and what the transitions set.
+TRACKED_FIELDS = (
+    *CREATE_FIELDS,
+    "status",
+    "qualification_score",
+    "is_qualified",
+    "qualified_at",
+    "converted_customer",
+    "converted_at",
+)
+RECORD_TYPE = "lead"
+
+
+def noted(lead: Lead, before: dict, *, action: str, actor, event: str | None = None) -> None:
+    """Record what changed on ``lead`` since ``before`` (a ``snapshot``), and tell ``event``'s subscribers."""
+    note_change(
+        record_type=RECORD_TYPE,
+        record=lead,
+        action=action,
+        actor=actor,
+        changes=changes_between(before, snapshot(lead, TRACKED_FIELDS)),
+        customer_id=lead.converted_customer_id,
+        event=event,
+    )

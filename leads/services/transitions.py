@@ -9,12 +9,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm_project.core.exceptions import Conflict
+from crm_project.core.history import relink_customer, snapshot
+from crm_project.core.models import HistoryAction
 from crm_project.core.services import append_note, lock_for_update
 from customers.models import Customer
 from customers.services import customer_create
 from leads.models import Lead, LeadStatus
 
-from .rules import check_assignee, describe, set_status
+from .rules import RECORD_TYPE, TRACKED_FIELDS, check_assignee, describe, noted, set_status
 
 
 @transaction.atomic
@@ -39,6 +41,7 @@ def lead_qualify(
     lead = lock_for_update(lead, if_match=if_match)
     if not lead.can_be_qualified():
         raise Conflict(f"{describe(lead)}; only an open lead can be qualified.")
+    before = snapshot(lead, TRACKED_FIELDS)
 
     lead.qualification_score = qualification_score
     if is_qualified:
@@ -54,6 +57,7 @@ def lead_qualify(
     lead.notes = append_note(lead.notes, notes, actor=actor)
     lead.touch()
     lead.save()
+    noted(lead, before, action=HistoryAction.QUALIFIED, actor=actor, event="lead.qualified" if is_qualified else None)
     return lead
 
 
@@ -91,6 +95,7 @@ def lead_convert(
     lead = lock_for_update(lead, if_match=if_match)
     if not lead.can_be_converted():
         raise Conflict(f"{describe(lead)}; only an open lead can be converted.")
+    before = snapshot(lead, TRACKED_FIELDS)
     if customer is None:
         customer = customer_create(actor=actor, data=_customer_data_from(lead))
     lead.status = LeadStatus.CONVERTED
@@ -99,6 +104,9 @@ def lead_convert(
     lead.notes = append_note(lead.notes, notes, actor=actor)
     lead.touch()
     lead.save()
+    # From now on the lead's whole history shows on its customer's timeline.
+    relink_customer(record_type=RECORD_TYPE, record_ids=[lead.pk], customer_id=customer.pk)
+    noted(lead, before, action=HistoryAction.CONVERTED, actor=actor, event="lead.converted")
     return lead
 
 
@@ -108,10 +116,12 @@ def lead_mark_lost(*, actor, lead: Lead, notes: str | None = None, if_match: str
     lead = lock_for_update(lead, if_match=if_match)
     if not lead.can_be_marked_lost():
         raise Conflict(f"{describe(lead)}; only an open lead can be marked lost.")
+    before = snapshot(lead, TRACKED_FIELDS)
     set_status(lead, LeadStatus.LOST)
     lead.notes = append_note(lead.notes, notes, actor=actor)
     lead.touch()
     lead.save()
+    noted(lead, before, action=HistoryAction.UPDATED, actor=actor)
     return lead
 
 
@@ -124,9 +134,11 @@ def lead_mark_contacted(*, actor, lead: Lead, if_match: str | None = None) -> Le
     lead = lock_for_update(lead, if_match=if_match)
     if not lead.can_be_marked_contacted():
         raise Conflict(f"{describe(lead)}; only a new or lost lead can be marked contacted.")
+    before = snapshot(lead, TRACKED_FIELDS)
     set_status(lead, LeadStatus.CONTACTED)
     lead.touch()
     lead.save()
+    noted(lead, before, action=HistoryAction.UPDATED, actor=actor)
     return lead
 
 
@@ -139,7 +151,9 @@ def lead_assign(*, actor, lead: Lead, assignee, if_match: str | None = None) -> 
     if getattr(assignee, "pk", None) == lead.assigned_to_id:
         return lead
     check_assignee(actor=actor, assignee=assignee)
+    before = snapshot(lead, TRACKED_FIELDS)
     lead.assigned_to = assignee
     lead.touch()
     lead.save()
+    noted(lead, before, action=HistoryAction.UPDATED, actor=actor, event="lead.assigned")
     return lead

@@ -417,15 +417,15 @@ def test_a_lead_with_communications_cannot_be_deleted(manager):
 def test_record_contact_moves_the_timestamp_forward_only_and_a_new_lead_becomes_contacted():
     lead = LeadFactory()
     later, earlier = timezone.now(), timezone.now() - dt.timedelta(days=3)
-    services.lead_record_contact(lead_id=lead.pk, contacted_at=later)
-    services.lead_record_contact(lead_id=lead.pk, contacted_at=earlier)
+    services.lead_record_contact(actor=None, lead_id=lead.pk, contacted_at=later)
+    services.lead_record_contact(actor=None, lead_id=lead.pk, contacted_at=earlier)
     lead.refresh_from_db()
     assert (lead.status, lead.last_contacted_at) == (LeadStatus.CONTACTED, later)
 
 
 def test_record_contact_leaves_other_statuses_alone():
     lead = LeadFactory(status=LeadStatus.QUALIFIED)
-    services.lead_record_contact(lead_id=lead.pk, contacted_at=timezone.now())
+    services.lead_record_contact(actor=None, lead_id=lead.pk, contacted_at=timezone.now())
     lead.refresh_from_db()
     assert lead.status == LeadStatus.QUALIFIED
 

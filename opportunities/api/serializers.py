@@ -19,9 +19,11 @@ from crm_project.core.api.fields import (
 from crm_project.core.api.filters import MAX_USER_ID
 from crm_project.core.api.schema import BLANK_TEXT_PATTERN, VISIBLE_CHARACTER_PATTERN
 from crm_project.core.api.serializers import StrictModelSerializer, StrictSerializer, api_field_names
+from crm_project.core.roles import system_actor
 from customers.selectors import customer_list_visible_to
 from leads.selectors import lead_list_visible_to
 from opportunities.models import CLOSED_STAGES, Opportunity, OpportunityStage, OpportunityStageChange
+from opportunities.selectors import opportunity_list_visible_to
 from opportunities.services import EDITABLE_FIELDS
 
 PRODUCTS_SCHEMA = {
@@ -266,3 +268,8 @@ class PipelineStatsSerializer(serializers.Serializer):
         help_text="won ÷ (won + lost) × 100; 0 when nothing is closed.",
     )
     by_stage = StageBreakdownSerializer(read_only=True)
+
+
+def webhook_data(opportunity) -> dict:
+    """The opportunity as the API renders it to a manager: what its webhook events carry."""
+    return OpportunitySerializer(opportunity_list_visible_to(system_actor()).get(pk=opportunity.pk)).data

@@ -7,6 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from crm_project.core.api.history import HistoryActionMixin
 from crm_project.core.api.jobs import ExportActionMixin
 from crm_project.core.api.schema import IF_MATCH
 from crm_project.core.api.viewsets import CRMModelViewSet
@@ -44,7 +45,8 @@ OPPORTUNITY_ID = OpenApiParameter(
     destroy=extend_schema(summary="Delete an opportunity (managers only)", parameters=[OPPORTUNITY_ID]),
 )
 @extend_schema(tags=["opportunities"])
-class OpportunityViewSet(ExportActionMixin, CRMModelViewSet):
+class OpportunityViewSet(HistoryActionMixin, ExportActionMixin, CRMModelViewSet):
+    history_record_type = "opportunity"
     csv_export = OPPORTUNITY_EXPORT
     serializer_class = OpportunitySerializer
     input_serializer_class = OpportunityInputSerializer
@@ -100,12 +102,13 @@ class OpportunityViewSet(ExportActionMixin, CRMModelViewSet):
 
     @extend_schema(
         summary="Stage history of an opportunity (oldest first)",
+        description="Every stage the opportunity entered, with its value and probability then.",
         parameters=[OPPORTUNITY_ID],
         responses=OpportunityStageChangeSerializer(many=True),
     )
     # A plain page of rows: no list filters, no ETag (it is not a record).
-    @action(detail=True, methods=["get"], filter_backends=[], sends_etag=False)
-    def history(self, request, pk=None):
+    @action(detail=True, methods=["get"], url_path="stage-history", filter_backends=[], sends_etag=False)
+    def stage_history(self, request, pk=None):
         opportunity = self.get_object()
         page = self.paginate_queryset(opportunity_stage_history(opportunity))
         return self.get_paginated_response(OpportunityStageChangeSerializer(page, many=True).data)

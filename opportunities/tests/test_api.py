@@ -413,7 +413,7 @@ def test_history_lists_creation_stage_changes_and_closing_oldest_first(rep_clien
     rep_client.patch(url, {"stage": "proposal", "probability": 60}, format="json")
     rep_client.post(f"{url}/close", {"stage": "closed_won", "notes": "PO received"}, format="json")
 
-    response = rep_client.get(f"{url}/history")
+    response = rep_client.get(f"{url}/stage-history")
 
     assert response.status_code == 200, response.content
     body = response.json()
@@ -442,14 +442,14 @@ def test_history_lists_creation_stage_changes_and_closing_oldest_first(rep_clien
 def test_history_is_paginated(manager_client):
     opportunity = OpportunityFactory()
     OpportunityStageChangeFactory.create_batch(3, opportunity=opportunity)
-    body = manager_client.get(f"{detail_url(opportunity)}/history/?page_size=2&page=2").json()
+    body = manager_client.get(f"{detail_url(opportunity)}/stage-history/?page_size=2&page=2").json()
     assert (body["count"], body["page"], body["total_pages"], len(body["results"])) == (3, 2, 2, 1)
 
 
 def test_history_ignores_the_lists_filters(manager_client):
     opportunity = OpportunityFactory()
     OpportunityStageChangeFactory(opportunity=opportunity)
-    assert manager_client.get(f"{detail_url(opportunity)}/history?stage=closed_won").json()["count"] == 1
+    assert manager_client.get(f"{detail_url(opportunity)}/stage-history?stage=closed_won").json()["count"] == 1
 
 
 # --- list: filters, search, ordering, budget -------------------------------------------------
@@ -610,10 +610,10 @@ def test_history_query_count_does_not_grow(manager_client, manager, django_asser
     opportunity = OpportunityFactory()
     OpportunityStageChangeFactory.create_batch(3, opportunity=opportunity, changed_by=manager)
     with django_assert_max_num_queries(4) as small:
-        manager_client.get(f"{detail_url(opportunity)}/history")
+        manager_client.get(f"{detail_url(opportunity)}/stage-history")
     OpportunityStageChangeFactory.create_batch(30, opportunity=opportunity, changed_by=manager)
     with django_assert_max_num_queries(4) as large:
-        manager_client.get(f"{detail_url(opportunity)}/history")
+        manager_client.get(f"{detail_url(opportunity)}/stage-history")
     assert len(large.captured_queries) == len(small.captured_queries)
 
 
@@ -751,5 +751,5 @@ def test_history_outlives_the_user_who_made_the_change(manager_client):
     opportunity = OpportunityFactory()
     change = OpportunityStageChangeFactory(opportunity=opportunity, changed_by=leaver)
     leaver.delete()
-    row = manager_client.get(f"{detail_url(opportunity)}/history").json()["results"][0]
+    row = manager_client.get(f"{detail_url(opportunity)}/stage-history").json()["results"][0]
     assert (row["id"], row["changed_by_id"], row["changed_by_name"]) == (change.pk, None, None)

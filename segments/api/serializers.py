@@ -177,3 +177,8 @@ class SegmentPerformanceSerializer(serializers.Serializer):
     opportunities = OpportunityFiguresSerializer()
     communications_count = serializers.IntegerField(help_text="Dated within the range.")
     last_communication_at = serializers.DateTimeField(allow_null=True, help_text="The latest within the range.")
+
+
+def webhook_data(segment) -> dict:
+    """The segment as the API renders it to a manager: what its webhook events carry."""
+    return SegmentSerializer(segment).data

@@ -6,6 +6,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from crm_project.core.api.history import HistoryActionMixin
 from crm_project.core.api.viewsets import CRMModelViewSet
 from customers.api.serializers import CustomerSerializer
 from segments import selectors, services
@@ -38,7 +39,8 @@ MANAGERS_ONLY = "Managers only (403 for sales reps)."
     ),
 )
 @extend_schema(tags=["segments"])
-class SegmentViewSet(CRMModelViewSet):
+class SegmentViewSet(HistoryActionMixin, CRMModelViewSet):
+    history_record_type = "segment"
     serializer_class = SegmentSerializer
     input_serializer_class = SegmentInputSerializer
     filterset_class = SegmentFilterSet

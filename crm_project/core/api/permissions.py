@@ -2,7 +2,7 @@
 
 from rest_framework.permissions import BasePermission
 
-from crm_project.core.roles import has_crm_role
+from crm_project.core.roles import has_crm_role, is_manager
 
 
 class HasCRMRole(BasePermission):
@@ -12,3 +12,12 @@ class HasCRMRole(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return bool(request.user and request.user.is_authenticated and has_crm_role(request.user))
+
+
+class IsManager(BasePermission):
+    """Managers' endpoints (webhooks): anyone else with a role gets 403."""
+
+    message = "Only sales managers can do this."
+
+    def has_permission(self, request, view) -> bool:
+        return is_manager(request.user)

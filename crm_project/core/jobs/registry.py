@@ -18,6 +18,8 @@ class JobKind:
     produces_file: bool = False
     # Tried again after a failure (with a growing wait) up to this many attempts in all.
     max_attempts: int = 3
+    # What the history records as the source of the changes it makes ("import" or "task").
+    history_source: str = "task"
 
 
 _KINDS: dict[str, JobKind] = {}

@@ -31,6 +31,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from crm_project.core.history import change_context
 from crm_project.core.models import Job, JobStatus
 from crm_project.core.roles import system_actor
 
@@ -175,7 +176,9 @@ def run_job(job_id) -> str:
     run = JobRun(job=job, token=token)
     logger.info("Running %s job %s (attempt %s)", job.kind, job.pk, job.attempts)
     try:
-        result = kind.run(run)
+        # The job's changes are recorded as the job's (an import's, a task's), not its asker's request.
+        with change_context(source=kind.history_source, request_id=f"job:{job.pk}"):
+            result = kind.run(run)
     except JobCancelled:
         _finish(job, token, status=JobStatus.CANCELLED)
         return "cancelled"

@@ -24,6 +24,7 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiYamlRenderer
 
 from communications.tests.factories import CommunicationFactory
+from crm_project.core import history
 from crm_project.core.models import Job, JobStatus
 from crm_project.core.tests.factories import PASSWORD
 from customers.tests.factories import CustomerFactory
@@ -121,7 +122,7 @@ def test_a_lead_s_journey_to_customer_through_the_typed_client(sign_in, rep):
     from crm_generated_client.api.opportunities import (
         crm_opportunities_close_create,
         crm_opportunities_create,
-        crm_opportunities_history_list,
+        crm_opportunities_stage_history_list,
         crm_opportunities_update,
     )
     from crm_generated_client.models import (
@@ -231,7 +232,7 @@ def test_a_lead_s_journey_to_customer_through_the_typed_client(sign_in, rep):
     assert isinstance(converted, Lead) and converted.status == LeadStatusEnum.CONVERTED
     assert converted.converted_customer_id == customer.id
 
-    history = crm_opportunities_history_list.sync(opportunity.id, client=client)
+    history = crm_opportunities_stage_history_list.sync(opportunity.id, client=client)
     assert isinstance(history, PaginatedOpportunityStageChangeList)
     assert all(isinstance(row, OpportunityStageChange) for row in history.results)
     assert [(row.from_stage, row.to_stage) for row in history.results] == [
@@ -456,6 +457,17 @@ def rep_s_records(rep) -> dict:
     segment = SegmentFactory(criteria={"city": "Mumbai"})
     SegmentMembershipFactory(segment=segment, customer=customer)
     job = Job.objects.create(kind="lead_export", owner=rep, status=JobStatus.SUCCEEDED, result={"rows": 1})
+    # Factories write no history: one entry each, so that every history page has a row to parse.
+    for record_type, record in [
+        ("customer", customer),
+        ("lead", lead),
+        ("opportunity", opportunity),
+        ("communication", communication),
+        ("segment", segment),
+    ]:
+        history.record_change(
+            record_type=record_type, record_id=record.pk, action="updated", actor=rep, changes={"name": ["a", "b"]}
+        )
     return {
         "job": job,
         "customer": customer,
@@ -483,10 +495,10 @@ def test_every_read_parses_into_its_typed_model(generated, sign_in, rep_s_record
 
 
 def test_the_creation_row_of_the_stage_history_has_no_stage_left(sign_in, rep, rep_s_records):
-    from crm_generated_client.api.opportunities import crm_opportunities_history_list
+    from crm_generated_client.api.opportunities import crm_opportunities_stage_history_list
     from crm_generated_client.models import OpportunityStageEnum
 
-    history = crm_opportunities_history_list.sync(rep_s_records["opportunity"].pk, client=sign_in(rep))
+    history = crm_opportunities_stage_history_list.sync(rep_s_records["opportunity"].pk, client=sign_in(rep))
     (creation,) = history.results
     assert creation.from_stage is None and creation.to_stage is OpportunityStageEnum.PROSPECTING
 

@@ -1,0 +1,234 @@
+"""
+Delivering events: one attempt at a time, under a lease, in order per record.
+
+- A deliverer takes a delivery's lease with one conditional UPDATE (a pending delivery that is
+  due and not held, or held by a deliverer whose lease ran out): a delivery handed over twice is
+  attempted once at a time, and one whose deliverer died is attempted again by the sweep, with
+  the same ``X-CRM-Delivery`` id, so the receiver can drop a repeat.
+- A record's events reach a subscription in the order they happened: a delivery waits while an
+  earlier one of the same record to the same subscription is pending, and each delivery that
+  ends hands over the next in its queue.
+- ``POST`` with a 10 s timeout, no redirects followed, to the address the URL guard checked.
+  A 2xx is delivered; 410 Gone switches the subscription off; anything else (or no answer) is
+  tried again after about 1 min, 5 min, 30 min, 2 h, 6 h and 24 h, then given up.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Iterable
+from datetime import timedelta
+
+import certifi
+import urllib3
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from crm_project.core.jsonencoding import dumps
+from crm_project.core.models import WebhookDelivery, WebhookDeliveryStatus, WebhookSubscription
+
+from . import guard
+from .signing import signature
+
+logger = logging.getLogger("crm.webhooks")
+
+TIMEOUT_SECONDS = 10
+# Longer than an attempt can take: a lease that runs out means its deliverer died.
+LEASE = timedelta(seconds=40)
+# The waits after the 1st, 2nd... failed attempt; after the last, the delivery is given up.
+RETRY_DELAYS = [
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=6),
+    timedelta(hours=24),
+]
+PENDING = WebhookDeliveryStatus.PENDING
+
+
+def dispatch(delivery_ids: Iterable) -> None:
+    """Hand deliveries to the deliverers: Celery workers through the broker, or this process."""
+    ids = [str(pk) for pk in delivery_ids]
+    if not settings.CELERY_BROKER_URL:
+        for delivery_id in ids:
+            deliver(delivery_id)
+        return
+    from crm_project.celery import app
+
+    try:
+        with app.connection_for_write(url=settings.CELERY_BROKER_URL) as connection:
+            for delivery_id in ids:
+                app.send_task(
+                    "crm_project.core.tasks.deliver_webhook",
+                    args=(delivery_id,),
+                    connection=connection,
+                    queue=settings.CELERY_TASK_DEFAULT_QUEUE,
+                    retry=False,
+                )
+    except Exception:
+        logger.warning("Broker unavailable: %s deliveries wait for the sweep", len(ids), exc_info=True)
+
+
+def _earlier_pending(delivery: WebhookDelivery):
+    return WebhookDelivery.objects.filter(
+        subscription_id=delivery.subscription_id, record_key=delivery.record_key, status=PENDING, seq__lt=delivery.seq
+    )
+
+
+def _claim(delivery_id, token: uuid.UUID) -> bool:
+    now = timezone.now()
+    return bool(
+        WebhookDelivery.objects.filter(pk=delivery_id, status=PENDING, next_attempt_at__lte=now)
+        .filter(Q(lease__isnull=True) | Q(lease_until__lt=now))
+        .update(lease=token, lease_until=now + LEASE)
+    )
+
+
+def body_of(delivery: WebhookDelivery) -> bytes:
+    event = delivery.event
+    return dumps(
+        {
+            "id": str(event.uid),
+            "type": event.type,
+            "created_at": timezone.localtime(event.created_at).isoformat(),
+            "data": event.data,
+            "previous": event.previous,
+        }
+    )
+
+
+def _post(subscription: WebhookSubscription, delivery: WebhookDelivery) -> int:
+    """One signed POST to the address the guard checks now; the HTTP status."""
+    target = guard.check(subscription.url)
+    body = body_of(delivery)
+    timestamp = int(time.time())
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "CRM-Webhooks/1",
+        "Host": target.host if target.port in (80, 443) else f"{target.host}:{target.port}",
+        "X-CRM-Event": delivery.event.type,
+        "X-CRM-Delivery": str(delivery.event.uid),
+        "X-CRM-Signature": signature(subscription.secret, timestamp, body),
+    }
+    timeout = urllib3.Timeout(connect=TIMEOUT_SECONDS, read=TIMEOUT_SECONDS)
+    if target.scheme == "https":
+        # Connected to the checked address; the certificate is checked against the URL's host.
+        pool = urllib3.HTTPSConnectionPool(
+            target.address,
+            target.port,
+            server_hostname=target.host,
+            assert_hostname=target.host,
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=certifi.where(),
+            timeout=timeout,
+            retries=False,
+        )
+    else:
+        pool = urllib3.HTTPConnectionPool(target.address, target.port, timeout=timeout, retries=False)
+    with pool:
+        response = pool.urlopen("POST", target.path, body=body, headers=headers, redirect=False, retries=False)
+        return response.status
+
+
+def deliver(delivery_id) -> str:
+    """
+    Attempt one delivery if it is due, held by nobody and first in its record's queue; return what
+    happened: "delivered", "retrying", "failed", "gone", "waiting" or "skipped".
+    """
+    token = uuid.uuid4()
+    if not _claim(delivery_id, token):
+        return "skipped"
+    delivery = WebhookDelivery.objects.select_related("subscription", "event").get(pk=delivery_id)
+    mine = WebhookDelivery.objects.filter(pk=delivery.pk, lease=token)
+    if _earlier_pending(delivery).exists():
+        mine.update(lease=None, lease_until=None)  # Handed over when the earlier one ends.
+        return "waiting"
+    subscription = delivery.subscription
+    now = timezone.now()
+    if not subscription.is_active:
+        mine.update(status=WebhookDeliveryStatus.FAILED, last_error="The subscription is switched off.", lease=None)
+        _hand_over_next(delivery)
+        return "failed"
+    try:
+        status = _post(subscription, delivery)
+        error = "" if 200 <= status < 300 else f"The receiver answered {status}."
+    except guard.BlockedURL as blocked:
+        status, error = None, str(blocked)
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        status, error = None, f"No answer: {type(exc).__name__}."
+    attempts = delivery.attempts + 1
+    changes = {
+        "attempts": attempts,
+        "last_status_code": status,
+        "last_error": error[:300],
+        "last_attempt_at": now,
+        "lease": None,
+    }
+    if status is not None and 200 <= status < 300:
+        outcome = "delivered"
+        changes["status"] = WebhookDeliveryStatus.DELIVERED
+    elif status == 410:
+        outcome = "gone"
+        changes["status"] = WebhookDeliveryStatus.FAILED
+        WebhookSubscription.objects.filter(pk=subscription.pk).update(
+            is_active=False,
+            disabled_reason=f"The receiver answered 410 Gone on {timezone.localtime(now):%Y-%m-%d %H:%M}.",
+        )
+    elif attempts <= len(RETRY_DELAYS):
+        outcome = "retrying"
+        changes["next_attempt_at"] = now + RETRY_DELAYS[attempts - 1]
+    else:
+        outcome = "failed"
+        changes["status"] = WebhookDeliveryStatus.FAILED
+    if not mine.update(**changes):
+        logger.warning("Delivery %s was taken over before its outcome was written", delivery.pk)
+    if outcome != "retrying":
+        _hand_over_next(delivery)
+    return outcome
+
+
+def _hand_over_next(delivery: WebhookDelivery) -> None:
+    following = (
+        WebhookDelivery.objects.filter(
+            subscription_id=delivery.subscription_id,
+            record_key=delivery.record_key,
+            status=PENDING,
+            seq__gt=delivery.seq,
+        )
+        .order_by("seq")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if following is not None:
+        dispatch([following])
+
+
+def due_delivery_ids(*, now=None) -> list:
+    """
+    Deliveries to hand over (again): pending, due, held by nobody (or by a deliverer that died),
+    and first in their record's queue.
+    """
+    now = now or timezone.now()
+    earlier = WebhookDelivery.objects.filter(
+        subscription_id=OuterRef("subscription_id"),
+        record_key=OuterRef("record_key"),
+        status=PENDING,
+        seq__lt=OuterRef("seq"),
+    )
+    due = (
+        WebhookDelivery.objects.filter(status=PENDING, next_attempt_at__lte=now)
+        .filter(Q(lease__isnull=True) | Q(lease_until__lt=now))
+        .exclude(Exists(earlier))
+    )
+    return list(due.order_by("seq").values_list("pk", flat=True)[:1000])
+
+
+def sweep(*, now=None) -> int:
+    """Hand over what is due (run each minute): retries, and deliveries whose task was lost."""
+    ids = due_delivery_ids(now=now)
+    dispatch(ids)
+    return len(ids)
