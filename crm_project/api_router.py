@@ -13,6 +13,7 @@ from crm_project.core.api.auth_views import (
 from crm_project.core.api.jobs import JobViewSet
 from crm_project.core.api.routers import CRMRouter
 from crm_project.core.api.webhooks import WebhookViewSet
+from crm_project.reporting.api import CustomerTimelineView
 
 # Paths work without a trailing slash and with one, both answered directly: a redirect would
 # turn a client's POST into a GET.
@@ -25,6 +26,9 @@ auth_patterns = [
 ]
 
 crm_patterns = [
+    re_path(
+        r"^customers/(?P<pk>[0-9a-fA-F-]{36})/timeline/?$", CustomerTimelineView.as_view(), name="customer-timeline"
+    ),
     path("", include("customers.api.urls")),
     path("", include("leads.api.urls")),
     path("", include("opportunities.api.urls")),

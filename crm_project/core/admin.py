@@ -20,6 +20,7 @@ from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connections, models
+from django.db.models import QuerySet
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -27,6 +28,8 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 
 from crm_project.core.exceptions import DomainError
+from crm_project.core.history import history_of
+from crm_project.core.history_words import in_words
 from crm_project.core.jobs.registry import kind_of
 from crm_project.core.jobs.selectors import job_list_visible_to
 from crm_project.core.jobs.services import job_cancel
@@ -280,6 +283,12 @@ class ServiceModelAdmin(admin.ModelAdmin):
 
     show_full_result_count = False  # No second full-table COUNT on every changelist load.
     paginator = EstimatedCountPaginator
+    # Transition buttons (ObjectActionsMixin) and the record's latest changes below its form.
+    change_form_template = "admin/crm/change_form.html"
+    history_template = "admin/crm/record_history.html"
+    # The newest changes shown on a record's page; all of them on its History page, by pages.
+    changes_on_record_page = 10
+    changes_per_history_page = 100
     # A website typed without a scheme means https (Django 6's default, opted into now).
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
@@ -336,6 +345,42 @@ class ServiceModelAdmin(admin.ModelAdmin):
         with _refusals_reported():
             for obj in queryset:
                 self.delete_record(request, obj)
+
+    # --- the record's history, in words (``core/history_words.py``) ---------------------------
+
+    def _history(self, obj) -> QuerySet:
+        return history_of(record_type=self.model._meta.model_name, record_id=obj.pk)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.pk is not None:
+            latest = list(self._history(obj)[: self.changes_on_record_page + 1])
+            context = {
+                **context,
+                "record_history": in_words(self.model, latest[: self.changes_on_record_page]),
+                "record_history_more": len(latest) > self.changes_on_record_page,
+            }
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def history_view(self, request, object_id, extra_context=None):
+        """Django's History page, showing the CRM's history of the record (all of it, in words)."""
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        page = Paginator(self._history(obj), self.changes_per_history_page).get_page(request.GET.get("p"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"History: {obj}",
+            "subtitle": None,
+            "opts": self.opts,
+            "object": obj,
+            "record_history": in_words(self.model, page.object_list),
+            "page": page,
+            **(extra_context or {}),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, self.history_template, context)
 
     def _refused(self, request, refusal: ServiceRefused):
         self.message_user(request, error_message(refusal.cause), level=messages.ERROR)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from crm_project.core.models import HistoryEntry
@@ -149,3 +150,11 @@ def relink_customer(*, record_type: str, record_ids: Iterable, customer_id) -> i
     return HistoryEntry.objects.filter(record_type=record_type, record_id__in=list(record_ids)).update(
         customer_id=customer_id
     )
+
+
+# --- reading it ---------------------------------------------------------------------------------------
+
+
+def history_of(*, record_type: str, record_id) -> QuerySet[HistoryEntry]:
+    """One record's entries, newest first (the order its history is read in everywhere)."""
+    return HistoryEntry.objects.filter(record_type=record_type, record_id=record_id).order_by("-at", "-id")

@@ -13,6 +13,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
 
+from crm_project.core.history import history_of
 from crm_project.core.models import HistoryAction, HistoryEntry
 from crm_project.core.roles import is_manager
 
@@ -51,9 +52,7 @@ class HistoryActionMixin:
     # A plain page of entries: no list filters, no ETag (it is not a record).
     @action(detail=True, methods=["get"], url_path="history", filter_backends=[], sends_etag=False)
     def history(self, request, pk=None):
-        entries = HistoryEntry.objects.filter(
-            record_type=self.history_record_type, record_id=self._history_record_id(pk)
-        ).order_by("-at", "-id")
+        entries = history_of(record_type=self.history_record_type, record_id=self._history_record_id(pk))
         page = self.paginate_queryset(entries)
         return self.get_paginated_response(HistoryEntrySerializer(page, many=True).data)
 
