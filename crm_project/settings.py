@@ -44,6 +44,14 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def env_int_list(name: str, default: str) -> list[int]:
+    items = env_list(name, default)
+    try:
+        return [int(item) for item in items]
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be integers separated by commas, got {items!r}.") from exc
+
+
 # --- Core -------------------------------------------------------------------------------
 
 DEBUG = env_bool("DJANGO_DEBUG", default=True)
@@ -358,6 +366,14 @@ API_MAX_UPLOAD_BYTES = env_int("API_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
 # Lifts the rules on webhook URLs (https only, never an internal address): tests, and
 # receivers on the CRM's own network.
 WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
+# The waits, in seconds, after the 1st, 2nd... failed delivery attempt (about 1 min, 5 min,
+# 30 min, 2 h, 6 h, 24 h); after the last, the delivery is given up. The each-minute sweep
+# hands a delivery over once its wait is over.
+WEBHOOK_RETRY_DELAYS = env_int_list("WEBHOOK_RETRY_DELAYS", "60,300,1800,7200,21600,86400")
+# A deliverer holding a delivery for longer than this is taken to have died, and the sweep
+# hands the delivery over again (same X-CRM-Delivery id). More than an attempt can take (a
+# 10 s connect and a 10 s read).
+WEBHOOK_LEASE_SECONDS = env_int("WEBHOOK_LEASE_SECONDS", 40)
 
 # --- Email (follow-up digests) ----------------------------------------------------------
 

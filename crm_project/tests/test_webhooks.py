@@ -190,15 +190,15 @@ def test_a_failure_is_retried_later_and_410_switches_the_subscription_off(manage
     assert subscription.is_active is False and "410 Gone" in subscription.disabled_reason
 
 
-def test_after_the_last_retry_a_delivery_is_given_up(manager_client, receiver, run_on_commit):
+def test_after_the_last_retry_a_delivery_is_given_up(manager_client, receiver, run_on_commit, settings):
     subscribe(manager_client, receiver, events=["customer.created"])
     receiver.status = 500
     run_on_commit(manager_client.post, "/api/v1/crm/customers", {"company_name": "One"}, format="json")
-    for _ in range(len(delivery.RETRY_DELAYS)):
+    for _ in range(len(settings.WEBHOOK_RETRY_DELAYS)):
         WebhookDelivery.objects.update(next_attempt_at=timezone.now())
         delivery.sweep()
     attempt = WebhookDelivery.objects.get()
-    assert (attempt.status, attempt.attempts) == ("failed", len(delivery.RETRY_DELAYS) + 1)
+    assert (attempt.status, attempt.attempts) == ("failed", len(settings.WEBHOOK_RETRY_DELAYS) + 1)
 
 
 def test_a_records_events_arrive_in_order_even_when_the_first_must_wait(manager_client, receiver, run_on_commit, rep):

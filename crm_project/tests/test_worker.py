@@ -15,122 +15,29 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import signal
-import subprocess
-import sys
-import threading
 import time
-import uuid
-from pathlib import Path
 
 import pytest
-import redis
 from django.core.files.base import ContentFile
-from django.db import connection
 
 from crm_project.core.jobs.services import dispatch_due_jobs
 from crm_project.core.models import Job, JobStatus
 from crm_project.core.tests.factories import ManagerFactory
+from crm_project.core.tests.workers import REDIS_URL, wait_for
 from leads.lead_csv import COLUMNS
 from leads.models import Lead
 from leads.services import lead_import_start
 
-ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = "redis://127.0.0.1:6379/0"
 STALE_SECONDS = 3
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def broker(settings, tmp_path):
-    """The real Redis as the broker, on a queue of this test's own; shared files in a temporary media root."""
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.RedisError:
-        pytest.skip("needs Redis on 127.0.0.1:6379 (.ci/run starts one)")
-    queue = f"crm-test-{uuid.uuid4().hex[:12]}"
-    settings.CELERY_BROKER_URL = REDIS_URL
-    settings.CELERY_TASK_DEFAULT_QUEUE = queue
+@pytest.fixture(autouse=True)
+def stale_soon(settings, worker_env):
+    """A dead worker's job is taken to be lost after a few seconds, here and in the workers."""
     settings.JOB_STALE_SECONDS = STALE_SECONDS
-    settings.MEDIA_ROOT = tmp_path
-    yield queue
-    client.delete(queue)
-
-
-class Worker:
-    """A ``celery worker`` process on the test database and the test's queue."""
-
-    def __init__(self, queue: str, media_root: Path):
-        db = connection.settings_dict
-        env = {
-            **os.environ,
-            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-            "CELERY_BROKER_URL": REDIS_URL,
-            "CELERY_QUEUE": queue,
-            "JOB_STALE_SECONDS": str(STALE_SECONDS),
-            "MEDIA_ROOT": str(media_root),
-            "DJANGO_SETTINGS_MODULE": "crm_project.settings",
-        }
-        command = [sys.executable, "-m", "celery", "-A", "crm_project", "worker", "--loglevel=INFO"]
-        command += ["--concurrency=2", "-Q", queue, "--without-gossip", "--without-mingle", "-n", f"{queue}@%h"]
-        # Its own process group: the worker and its pool's children are stopped together.
-        self.process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
-        )
-        self.ready = threading.Event()
-        self.log: list[str] = []
-        threading.Thread(target=self._read_log, daemon=True).start()
-        if not self.ready.wait(60):
-            self.kill()
-            raise AssertionError("The worker did not start:\n" + "".join(self.log[-30:]))
-
-    def _read_log(self) -> None:
-        for line in iter(self.process.stderr.readline, b""):
-            text = line.decode(errors="replace")
-            self.log.append(text)
-            if " ready." in text:
-                self.ready.set()
-
-    def kill(self) -> None:
-        """SIGKILL to the worker and its pool: no warm shutdown, nothing acknowledged on the way out."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
-@pytest.fixture
-def workers(broker, settings):
-    started: list[Worker] = []
-
-    def start() -> Worker:
-        worker = Worker(broker, Path(settings.MEDIA_ROOT))
-        started.append(worker)
-        return worker
-
-    yield start
-    for worker in started:
-        worker.stop()
-
-
-def wait_for(condition, *, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"Timed out waiting for {what}")
+    worker_env["JOB_STALE_SECONDS"] = str(STALE_SECONDS)
 
 
 def lead_file(rows: int) -> ContentFile:

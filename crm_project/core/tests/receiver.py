@@ -1,6 +1,8 @@
 """
 A real HTTP receiver on loopback for webhook tests: a threaded server on a free port that
-records every request and answers with the status the test sets (or not at all: ``stop``).
+records every request as it arrives and answers with the status the test sets; down for a
+while (``stop``, then ``start`` again on the same port), or holding its answers (``hold``)
+until ``release``.
 """
 
 from __future__ import annotations
@@ -27,12 +29,23 @@ class Receiver:
     port: int = 0
     status: int = 200
     received: list[Received] = field(default_factory=list)
+    hold: bool = False
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _released: threading.Event = field(default_factory=threading.Event)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hooks/crm"
+        return self.url_at("crm")
+
+    def url_at(self, name: str) -> str:
+        """Another address on the same receiver (several subscriptions told apart by path)."""
+        return f"http://127.0.0.1:{self.port}/hooks/{name}"
+
+    def release(self) -> None:
+        """Answer the held requests, and the next ones at once."""
+        self.hold = False
+        self._released.set()
 
     def start(self) -> Receiver:
         receiver = self
@@ -42,10 +55,15 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with receiver._lock:
                     receiver.received.append(Received(self.path, dict(self.headers.items()), body))
-                    status = receiver.status
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                    status, hold = receiver.status, receiver.hold
+                if hold:
+                    receiver._released.wait(30)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                except OSError:
+                    pass  # The sender is gone (a worker killed while we held its request).
 
             def log_message(self, *args):
                 pass
@@ -62,6 +80,10 @@ class Receiver:
             self._server.server_close()
             self._server = None
 
-    def events(self) -> list[dict]:
+    def events(self, path: str | None = None) -> list[dict]:
         with self._lock:
-            return [item.json for item in self.received]
+            return [item.json for item in self.received if path is None or item.path == path]
+
+    def requests(self) -> list[Received]:
+        with self._lock:
+            return list(self.received)

@@ -10,7 +10,8 @@ Delivering events: one attempt at a time, under a lease, in order per record.
   ends hands over the next in its queue.
 - ``POST`` with a 10 s timeout, no redirects followed, to the address the URL guard checked.
   A 2xx is delivered; 410 Gone switches the subscription off; anything else (or no answer) is
-  tried again after about 1 min, 5 min, 30 min, 2 h, 6 h and 24 h, then given up.
+  tried again after about 1 min, 5 min, 30 min, 2 h, 6 h and 24 h (WEBHOOK_RETRY_DELAYS), then
+  given up.
 """
 
 from __future__ import annotations
@@ -36,17 +37,6 @@ from .signing import signature
 logger = logging.getLogger("crm.webhooks")
 
 TIMEOUT_SECONDS = 10
-# Longer than an attempt can take: a lease that runs out means its deliverer died.
-LEASE = timedelta(seconds=40)
-# The waits after the 1st, 2nd... failed attempt; after the last, the delivery is given up.
-RETRY_DELAYS = [
-    timedelta(minutes=1),
-    timedelta(minutes=5),
-    timedelta(minutes=30),
-    timedelta(hours=2),
-    timedelta(hours=6),
-    timedelta(hours=24),
-]
 PENDING = WebhookDeliveryStatus.PENDING
 
 
@@ -84,7 +74,7 @@ def _claim(delivery_id, token: uuid.UUID) -> bool:
     return bool(
         WebhookDelivery.objects.filter(pk=delivery_id, status=PENDING, next_attempt_at__lte=now)
         .filter(Q(lease__isnull=True) | Q(lease_until__lt=now))
-        .update(lease=token, lease_until=now + LEASE)
+        .update(lease=token, lease_until=now + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS))
     )
 
 
@@ -146,7 +136,8 @@ def deliver(delivery_id) -> str:
     mine = WebhookDelivery.objects.filter(pk=delivery.pk, lease=token)
     if _earlier_pending(delivery).exists():
         mine.update(lease=None, lease_until=None)  # Handed over when the earlier one ends.
-        return "waiting"
+        # The earlier one may have ended in between, and found this one still held: go on.
+        return "waiting" if _earlier_pending(delivery).exists() else deliver(delivery_id)
     subscription = delivery.subscription
     now = timezone.now()
     if not subscription.is_active:
@@ -178,9 +169,9 @@ def deliver(delivery_id) -> str:
             is_active=False,
             disabled_reason=f"The receiver answered 410 Gone on {timezone.localtime(now):%Y-%m-%d %H:%M}.",
         )
-    elif attempts <= len(RETRY_DELAYS):
+    elif attempts <= len(settings.WEBHOOK_RETRY_DELAYS):
         outcome = "retrying"
-        changes["next_attempt_at"] = now + RETRY_DELAYS[attempts - 1]
+        changes["next_attempt_at"] = now + timedelta(seconds=settings.WEBHOOK_RETRY_DELAYS[attempts - 1])
     else:
         outcome = "failed"
         changes["status"] = WebhookDeliveryStatus.FAILED
