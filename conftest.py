@@ -20,8 +20,9 @@ from crm_project.core.tests.factories import ManagerFactory, RepFactory, UserFac
 @pytest.fixture(autouse=True)
 def _fast_and_isolated(settings):
     """
-    A private in-memory cache per test, a fast password hasher (the real one is slow by
-    design), and no broker whatever the environment says.
+    A private in-memory cache per test (and no webhook subscriptions kept from the last), a
+    fast password hasher (the real one is slow by design), and no broker whatever the
+    environment says.
     """
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # No broker unless a test starts one: background work runs in this process after commit.
@@ -29,9 +30,13 @@ def _fast_and_isolated(settings):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"}}
     from django.core.cache import cache
 
+    from crm_project.core.webhooks.active import forget_subscriptions
+
     cache.clear()
+    forget_subscriptions()  # A rolled-back test's subscriptions are not kept for the next one.
     yield
     cache.clear()
+    forget_subscriptions()
 
 
 def pytest_collection_modifyitems(config, items):

@@ -374,6 +374,9 @@ WEBHOOK_RETRY_DELAYS = env_int_list("WEBHOOK_RETRY_DELAYS", "60,300,1800,7200,21
 # hands the delivery over again (same X-CRM-Delivery id). More than an attempt can take (a
 # 10 s connect and a 10 s read).
 WEBHOOK_LEASE_SECONDS = env_int("WEBHOOK_LEASE_SECONDS", 40)
+# Each process keeps the list of active subscriptions this long (every change asks for it);
+# a subscription created, changed or switched off applies on every host within this time.
+WEBHOOK_SUBSCRIPTIONS_CACHE_SECONDS = env_int("WEBHOOK_SUBSCRIPTIONS_CACHE_SECONDS", 2)
 
 # --- Email (follow-up digests) ----------------------------------------------------------
 

@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 from django.db import DEFAULT_DB_ALIAS
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_delete, post_migrate, post_save
 
 
 def _ensure_role_groups(sender, using=DEFAULT_DB_ALIAS, **kwargs) -> None:
@@ -27,6 +27,17 @@ def _ensure_default_schedules(sender, using=DEFAULT_DB_ALIAS, **kwargs) -> None:
     ensure_defaults_when_empty(apps)
 
 
+def _forget_subscriptions(sender, **kwargs) -> None:
+    # A subscription saved or deleted in this process applies here at once, and again once
+    # its transaction commits (a change asked for before the commit cached the old list).
+    from django.db import transaction
+
+    from crm_project.core.webhooks.active import forget_subscriptions
+
+    forget_subscriptions()
+    transaction.on_commit(forget_subscriptions)
+
+
 class CoreConfig(AppConfig):
     """The shared kernel: numbering, roles, API plumbing, rate limits. It knows no domain."""
 
@@ -39,5 +50,9 @@ class CoreConfig(AppConfig):
 
         post_migrate.connect(_ensure_role_groups, sender=self, dispatch_uid="core.ensure_role_groups")
         post_migrate.connect(_ensure_default_schedules, sender=self, dispatch_uid="core.ensure_default_schedules")
+        from crm_project.core.models import WebhookSubscription
+
+        for signal in (post_save, post_delete):
+            signal.connect(_forget_subscriptions, sender=WebhookSubscription, dispatch_uid=f"core.forget_{signal}")
         for schedule in (DISPATCH_DUE_JOBS, PRUNE_EXPIRED, SWEEP_WEBHOOKS):
             register_default(schedule)

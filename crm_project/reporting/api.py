@@ -61,7 +61,10 @@ class CustomerTimelineView(APIView):
     permission_classes = [IsAuthenticated, HasCRMRole]
 
     def get(self, request, pk):
-        customer = get_object_or_404(customer_list_visible_to(request.user), pk=pk)
+        # Only that it is there and visible: none of what the customer list joins or prefetches.
+        customer = get_object_or_404(
+            customer_list_visible_to(request.user).select_related(None).prefetch_related(None).only("pk"), pk=pk
+        )
         query = TimelineQuerySerializer(data={key: value for key, value in request.query_params.items() if value})
         query.is_valid(raise_exception=True)
         params = query.validated_data

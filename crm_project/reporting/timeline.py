@@ -68,14 +68,13 @@ class Position:
 
 
 @dataclass(frozen=True)
-class Item:
+class Row:
+    """A row one source gave: where it sits in the stream. Only the rows on the page are rendered."""
+
     at: dt.datetime
     type: str
-    record_type: str
-    record_id: str
-    summary: str
-    data: dict[str, Any]
     sort_id: str
+    record: Any
 
     @property
     def position(self) -> Position:
@@ -86,6 +85,16 @@ class Item:
         # History ids are numbers: zero-padded, they compare here as the database compares them.
         same_instant_id = self.sort_id.zfill(20) if self.type == CHANGE else self.sort_id
         return (self.at, RANK[self.type], same_instant_id)
+
+
+@dataclass(frozen=True)
+class Item:
+    at: dt.datetime
+    type: str
+    record_type: str
+    record_id: str
+    summary: str
+    data: dict[str, Any]
 
 
 def _after(queryset: QuerySet, position: Position | None, *, at_field: str, rank: int, id_of=str) -> QuerySet:
@@ -101,25 +110,30 @@ def _after(queryset: QuerySet, position: Position | None, *, at_field: str, rank
     )
 
 
-def _communications(user, customer_id, position: Position | None, limit: int) -> list[Item]:
+def _communications(user, customer_id, position: Position | None, limit: int) -> list[Row]:
     rows = _after(
         communication_list_visible_to(user).filter(customer_id=customer_id),
         position,
         at_field="communication_date",
         rank=RANK[COMMUNICATION],
     ).order_by("-communication_date", "-id")[:limit]
-    return [
-        Item(
+    return [Row(at=row.communication_date, type=COMMUNICATION, sort_id=str(row.pk), record=row) for row in rows]
+
+
+def _communication_items(communications: list) -> dict[str, Item]:
+    # One serializer for them all: its fields are built once, not once per row.
+    rendered = CommunicationSerializer(communications, many=True).data
+    return {
+        str(row.pk): Item(
             at=row.communication_date,
             type=COMMUNICATION,
             record_type="communication",
             record_id=str(row.pk),
             summary=f"{row.get_type_display()}, {row.get_direction_display().split(' (')[0].lower()}: {row.subject}",
-            data=CommunicationSerializer(row).data,
-            sort_id=str(row.pk),
+            data=data,
         )
-        for row in rows
-    ]
+        for row, data in zip(communications, rendered, strict=True)
+    }
 
 
 def _history_visible_to(user) -> Q:
@@ -150,7 +164,7 @@ def _summaries(entries: list[HistoryEntry]) -> dict[int, str]:
     return summaries
 
 
-def _changes(user, customer_id, position: Position | None, limit: int) -> list[Item]:
+def _changes(user, customer_id, position: Position | None, limit: int) -> list[Row]:
     rows = _after(
         HistoryEntry.objects.filter(customer_id=customer_id, record_type__in=RECORD_MODELS).filter(
             _history_visible_to(user)
@@ -160,10 +174,13 @@ def _changes(user, customer_id, position: Position | None, limit: int) -> list[I
         rank=RANK[CHANGE],
         id_of=int,
     ).order_by("-at", "-id")[:limit]
-    rows = list(rows)
-    summaries = _summaries(rows)
-    return [
-        Item(
+    return [Row(at=entry.at, type=CHANGE, sort_id=str(entry.pk), record=entry) for entry in rows]
+
+
+def _change_items(entries: list[HistoryEntry]) -> dict[str, Item]:
+    summaries = _summaries(entries)
+    return {
+        str(entry.pk): Item(
             at=entry.at,
             type=CHANGE,
             record_type=entry.record_type,
@@ -176,10 +193,9 @@ def _changes(user, customer_id, position: Position | None, limit: int) -> list[I
                 "source": entry.source,
                 "changes": entry.changes,
             },
-            sort_id=str(entry.pk),
         )
-        for entry in rows
-    ]
+        for entry in entries
+    }
 
 
 def parse_types(text: str | None) -> set[str]:
@@ -199,12 +215,16 @@ def customer_timeline(user, customer_id: uuid.UUID, *, types: Iterable[str], cur
     position = Position.decode(cursor) if cursor else None
     if position is not None and position.rank == RANK[CHANGE] and not position.id.isdigit():
         raise ValidationError({"cursor": BAD_CURSOR})
-    items: list[Item] = []
+    rows: list[Row] = []
     if COMMUNICATION in types:
-        items += _communications(user, customer_id, position, page_size + 1)
+        rows += _communications(user, customer_id, position, page_size + 1)
     if CHANGE in types:
-        items += _changes(user, customer_id, position, page_size + 1)
-    items.sort(key=lambda item: item.order, reverse=True)
-    page = items[:page_size]
-    next_cursor = page[-1].position.encode() if len(items) > page_size else None
-    return page, next_cursor
+        rows += _changes(user, customer_id, position, page_size + 1)
+    rows.sort(key=lambda row: row.order, reverse=True)
+    page = rows[:page_size]
+    next_cursor = page[-1].position.encode() if len(rows) > page_size else None
+    rendered = {
+        COMMUNICATION: _communication_items([row.record for row in page if row.type == COMMUNICATION]),
+        CHANGE: _change_items([row.record for row in page if row.type == CHANGE]),
+    }
+    return [rendered[row.type][row.sort_id] for row in page], next_cursor

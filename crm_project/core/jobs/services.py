@@ -25,6 +25,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from crm_project.core import broker
 from crm_project.core.exceptions import Conflict
 from crm_project.core.models import FINISHED_JOB_STATUSES, Job, JobStatus
 from crm_project.core.services import lock_for_update
@@ -38,22 +39,11 @@ logger = logging.getLogger("crm.jobs")
 HAND_OVER_GRACE = timedelta(seconds=30)
 
 
-def broker_configured() -> bool:
-    return bool(settings.CELERY_BROKER_URL)
-
-
 def broker_state() -> str:
     """ "ok" when the broker answers, "unavailable" when it does not, "inline" when there is none."""
-    if not broker_configured():
+    if not broker.broker_configured():
         return "inline"
-    from crm_project.celery import app
-
-    try:
-        with app.connection_for_write(url=settings.CELERY_BROKER_URL) as connection:
-            connection.ensure_connection(max_retries=1, timeout=2)
-    except Exception:  # noqa: BLE001 - any failure to reach the broker
-        return "unavailable"
-    return "ok"
+    return "ok" if broker.ping() else "unavailable"
 
 
 def job_create(
@@ -89,22 +79,12 @@ def job_create(
 
 def dispatch(job_id) -> None:
     """Hand a job to a worker through the broker, or run it here when there is none."""
-    if not broker_configured():
+    if not broker.broker_configured():
         run_job(job_id)
         return
-    from crm_project.celery import app
-
     try:
-        # The broker named by the settings now (not as first read); the task by name, as the task
-        # module imports this one.
-        with app.connection_for_write(url=settings.CELERY_BROKER_URL) as connection:
-            app.send_task(
-                "crm_project.core.tasks.run_job_task",
-                args=(str(job_id),),
-                connection=connection,
-                queue=settings.CELERY_TASK_DEFAULT_QUEUE,
-                retry=False,
-            )
+        # The task by name: the task module imports this one.
+        broker.send("crm_project.core.tasks.run_job_task", [(str(job_id),)])
     except Exception:
         logger.warning("Broker unavailable: job %s waits for the next dispatch of due jobs", job_id, exc_info=True)
 

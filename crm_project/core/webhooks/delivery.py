@@ -28,10 +28,12 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from crm_project.core import broker
 from crm_project.core.jsonencoding import dumps
 from crm_project.core.models import WebhookDelivery, WebhookDeliveryStatus, WebhookSubscription
 
 from . import guard
+from .active import forget_subscriptions
 from .signing import signature
 
 logger = logging.getLogger("crm.webhooks")
@@ -43,22 +45,12 @@ PENDING = WebhookDeliveryStatus.PENDING
 def dispatch(delivery_ids: Iterable) -> None:
     """Hand deliveries to the deliverers: Celery workers through the broker, or this process."""
     ids = [str(pk) for pk in delivery_ids]
-    if not settings.CELERY_BROKER_URL:
+    if not broker.broker_configured():
         for delivery_id in ids:
             deliver(delivery_id)
         return
-    from crm_project.celery import app
-
     try:
-        with app.connection_for_write(url=settings.CELERY_BROKER_URL) as connection:
-            for delivery_id in ids:
-                app.send_task(
-                    "crm_project.core.tasks.deliver_webhook",
-                    args=(delivery_id,),
-                    connection=connection,
-                    queue=settings.CELERY_TASK_DEFAULT_QUEUE,
-                    retry=False,
-                )
+        broker.send("crm_project.core.tasks.deliver_webhook", [(delivery_id,) for delivery_id in ids])
     except Exception:
         logger.warning("Broker unavailable: %s deliveries wait for the sweep", len(ids), exc_info=True)
 
@@ -169,6 +161,7 @@ def deliver(delivery_id) -> str:
             is_active=False,
             disabled_reason=f"The receiver answered 410 Gone on {timezone.localtime(now):%Y-%m-%d %H:%M}.",
         )
+        forget_subscriptions()
     elif attempts <= len(settings.WEBHOOK_RETRY_DELAYS):
         outcome = "retrying"
         changes["next_attempt_at"] = now + timedelta(seconds=settings.WEBHOOK_RETRY_DELAYS[attempts - 1])

@@ -16,6 +16,7 @@ from django.db import models, transaction
 from crm_project.core.jsonencoding import dumps
 from crm_project.core.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 
+from .active import active_subscriptions
 from .delivery import dispatch
 
 EVENT_TYPES = (
@@ -51,12 +52,7 @@ def _render(record_type: str, record) -> dict:
 
 
 def subscribers_of(event_type: str) -> list[WebhookSubscription]:
-    # Subscriptions are few: one query, filtered here (the event list is JSON).
-    return [
-        subscription
-        for subscription in WebhookSubscription.objects.filter(is_active=True)
-        if subscription.wants(event_type)
-    ]
+    return [subscription for subscription in active_subscriptions() if subscription.wants(event_type)]
 
 
 def emit(
