@@ -287,6 +287,8 @@ class ServiceModelAdmin(admin.ModelAdmin):
     change_form_template = "admin/crm/change_form.html"
     history_template = "admin/crm/record_history.html"
     # The newest changes shown on a record's page; all of them on its History page, by pages.
+    # Off for what the CRM keeps no history of (webhook subscriptions).
+    shows_history = True
     changes_on_record_page = 10
     changes_per_history_page = 100
     # A website typed without a scheme means https (Django 6's default, opted into now).
@@ -352,10 +354,11 @@ class ServiceModelAdmin(admin.ModelAdmin):
         return history_of(record_type=self.model._meta.model_name, record_id=obj.pk)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        if obj is not None and obj.pk is not None:
+        if self.shows_history and obj is not None and obj.pk is not None:
             latest = list(self._history(obj)[: self.changes_on_record_page + 1])
             context = {
                 **context,
+                "shows_history": True,
                 "record_history": in_words(self.model, latest[: self.changes_on_record_page]),
                 "record_history_more": len(latest) > self.changes_on_record_page,
             }
@@ -363,6 +366,8 @@ class ServiceModelAdmin(admin.ModelAdmin):
 
     def history_view(self, request, object_id, extra_context=None):
         """Django's History page, showing the CRM's history of the record (all of it, in words)."""
+        if not self.shows_history:
+            return super().history_view(request, object_id, extra_context)
         obj = self.get_object(request, unquote(object_id))
         if obj is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
@@ -521,3 +526,7 @@ class JobAdmin(admin.ModelAdmin):
             self.message_user(request, f"{plural(cancelled, 'job')} cancelled.", messages.SUCCESS)
         if refused:
             self.message_user(request, "Not cancelled: " + " ".join(refused), messages.WARNING)
+
+
+# The webhook pages live in their own module; imported here, where the admin looks for them.
+from crm_project.core import admin_webhooks  # noqa: E402, F401
