@@ -340,17 +340,22 @@ def _note_moves(actor, before: dict) -> None:
 # --- a rep's leads handed over, with their follow-ups ---------------------------------------------
 
 
+@transaction.atomic
 def communication_reassign_follow_ups(
     *, actor, leads: QuerySet[Lead], from_user, to_user, at: dt.datetime | None = None
 ) -> int:
     """
     Make ``to_user`` the representative of ``from_user``'s pending follow-ups on ``leads``
-    (a queryset, used as a subquery): one UPDATE whatever their number; returns how many.
+    (a queryset, used as a subquery), with their history, in a fixed number of statements
+    whatever their number; returns how many.
     """
     _check_representative(actor=actor, representative=to_user)
     follow_ups = Communication.objects.filter(PENDING_FOLLOW_UP, our_representative=from_user, lead__in=leads)
-    moving = list(follow_ups.only("pk", "customer_id"))
-    moved = follow_ups.update(our_representative=to_user, updated_at=at or timezone.now())
+    # Locked as read: the follow-ups recorded as moved are exactly the ones the update moves.
+    moving = list(follow_ups.select_for_update(of=("self",)).only("pk", "customer_id"))
+    moved = Communication.objects.filter(pk__in=[communication.pk for communication in moving]).update(
+        our_representative=to_user, updated_at=at or timezone.now()
+    )
     note_changes(
         record_type=RECORD_TYPE,
         records=moving,

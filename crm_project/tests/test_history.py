@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import inspect
+import io
 from collections.abc import Callable
 
 import pytest
@@ -20,6 +21,7 @@ from communications import services as communications
 from communications.tests.factories import CommunicationFactory
 from crm_project.core.history import change_context
 from crm_project.core.models import HistoryEntry
+from crm_project.core.tests.factories import RepFactory
 from customers import services as customers
 from customers.tests.factories import CustomerFactory
 from leads import services as leads
@@ -376,8 +378,8 @@ def test_an_import_records_each_lead_as_the_imports(manager, django_capture_on_c
 
 def test_a_command_records_as_the_command(manager):
     rep_lead = LeadFactory(assigned_to=manager, status=LeadStatus.NEW)
-    other = __import__("crm_project.core.tests.factories", fromlist=["RepFactory"]).RepFactory(username="other")
-    call_command("reassign_leads", "--from", manager.username, "--to", "other", stdout=__import__("io").StringIO())
+    other = RepFactory(username="other")
+    call_command("reassign_leads", "--from", manager.username, "--to", "other", stdout=io.StringIO())
     entry = HistoryEntry.objects.get(record_id=rep_lead.pk)
     assert (entry.source, entry.changes["assigned_to_id"]) == ("command", [manager.pk, other.pk])
 

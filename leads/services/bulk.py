@@ -17,15 +17,24 @@ from django.db.models import QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from crm_project.core.changes import created, note_changes
 from crm_project.core.integrity import violation_for
 from crm_project.core.jobs.services import job_create
-from crm_project.core.models import Job
+from crm_project.core.models import HistoryAction, Job
 from crm_project.core.numbering import reserve_daily_numbers
 from crm_project.core.roles import check_crm_user, is_manager
 from leads.models import OPEN_STATUSES, Lead
 
 from .records import new_lead
-from .rules import EMAIL_TAKEN, LEAD_NUMBER_PREFIX, REQUIRED_FIELDS, check_assignee, check_required
+from .rules import (
+    EMAIL_TAKEN,
+    LEAD_NUMBER_PREFIX,
+    RECORD_TYPE,
+    REQUIRED_FIELDS,
+    TRACKED_FIELDS,
+    check_assignee,
+    check_required,
+)
 
 # Rows per INSERT, and emails per lookup of the unique index.
 BULK_CREATE_BATCH = 1000
@@ -158,6 +167,14 @@ def lead_bulk_create(
                     for number, data in zip(numbers[start : start + len(batch)], batch, strict=True)
                 ]
                 Lead.objects.bulk_create(leads)
+                note_changes(
+                    record_type=RECORD_TYPE,
+                    records=leads,
+                    action=HistoryAction.CREATED,
+                    actor=actor,
+                    changes_of=lambda lead: created(lead, ("lead_number", *TRACKED_FIELDS)),
+                    event="lead.created",
+                )
                 if progress is not None:
                     progress(len(leads))
     except IntegrityError as exc:
@@ -191,12 +208,27 @@ def lead_reassign_bulk(
     *, actor, from_user, to_user, statuses: Iterable[str] | None = None, at: dt.datetime | None = None
 ) -> int:
     """
-    Move ``from_user``'s open leads (see ``leads_to_reassign``) to ``to_user`` in one statement
-    (atomic on its own), whatever their number; return how many moved. Their pending follow-ups go with them when
-    the communications domain's ``reassign_leads_with_follow_ups`` is the caller.
+    Move ``from_user``'s open leads (see ``leads_to_reassign``) to ``to_user``, with their
+    history, in a fixed number of statements whatever their number; return how many moved.
+    Their pending follow-ups go with them when the communications domain's
+    ``reassign_leads_with_follow_ups`` is the caller.
     """
     leads = leads_to_reassign(actor=actor, from_user=from_user, to_user=to_user, statuses=statuses)
-    return leads.update(assigned_to=to_user, updated_at=at or timezone.now())
+    with transaction.atomic():
+        # Locked as read: the leads recorded as moved are exactly the leads the update moves.
+        moving = list(leads.select_for_update().only("pk"))
+        moved = Lead.objects.filter(pk__in=[lead.pk for lead in moving]).update(
+            assigned_to=to_user, updated_at=at or timezone.now()
+        )
+        note_changes(
+            record_type=RECORD_TYPE,
+            records=moving,
+            action=HistoryAction.UPDATED,
+            actor=actor,
+            changes_of=lambda lead: {"assigned_to_id": [from_user.pk, to_user.pk]},
+            event="lead.assigned",
+        )
+    return moved
 
 
 def lead_import_start(*, actor, upload: File, dry_run: bool = False, skip_invalid: bool = False, assign_to=None) -> Job:

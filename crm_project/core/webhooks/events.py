@@ -38,17 +38,36 @@ EVENT_TYPES = (
 ALL_EVENTS = "*"
 
 # How each record type is rendered, registered by the app that owns it: the record as the API
-# renders it to a manager.
+# renders it to a manager. A bulk path's many records are rendered with ``render_many`` (a few
+# queries for them all) when the app gives one.
 _RENDERERS: dict[str, Callable[[Any], dict]] = {}
+_MANY_RENDERERS: dict[str, Callable[[list], dict[Any, dict]]] = {}
 
 
-def register_renderer(record_type: str, render: Callable[[Any], dict]) -> None:
+def register_renderer(
+    record_type: str, render: Callable[[Any], dict], render_many: Callable[[list], dict[Any, dict]] | None = None
+) -> None:
+    """``render(record)`` → its data; ``render_many(records)`` → ``{pk: data}`` for them all."""
     _RENDERERS[record_type] = render
+    if render_many is not None:
+        _MANY_RENDERERS[record_type] = render_many
+
+
+def _as_json(data: dict) -> dict:
+    # Through the API's own JSON encoding: money as numbers, times as ISO 8601, ids as text.
+    return orjson.loads(dumps(data))
 
 
 def _render(record_type: str, record) -> dict:
-    # Through the API's own JSON encoding: money as numbers, times as ISO 8601, ids as text.
-    return orjson.loads(dumps(_RENDERERS[record_type](record)))
+    return _as_json(_RENDERERS[record_type](record))
+
+
+def _render_all(record_type: str, records: list) -> list[dict]:
+    render_many = _MANY_RENDERERS.get(record_type)
+    if render_many is None:
+        return [_render(record_type, record) for record in records]
+    rendered = render_many(records)
+    return [_as_json(rendered[record.pk]) for record in records]
 
 
 def subscribers_of(event_type: str) -> list[WebhookSubscription]:
@@ -120,10 +139,10 @@ def emit_many(event_type: str, *, record_type: str, records: list, previous_of=l
                 type=event_type,
                 record_type=record_type,
                 record_id=record.pk,
-                data=_render(record_type, record),
+                data=data,
                 previous=previous_of(record),
             )
-            for record in records
+            for record, data in zip(records, _render_all(record_type, records), strict=True)
         ],
         batch_size=1000,
     )
