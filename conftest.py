@@ -28,6 +28,9 @@ def _fast_and_isolated(settings):
     # No broker unless a test starts one: background work runs in this process after commit.
     settings.CELERY_BROKER_URL = ""
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"}}
+    # Kept for the whole test (forgotten when one is saved here, and between tests): query
+    # counts do not depend on how long a test takes.
+    settings.WEBHOOK_SUBSCRIPTIONS_CACHE_SECONDS = 3600
     from django.core.cache import cache
 
     from crm_project.core.webhooks.active import forget_subscriptions

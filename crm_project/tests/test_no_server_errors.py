@@ -23,7 +23,7 @@ from drf_spectacular.generators import SchemaGenerator
 
 from communications.tests.factories import CommunicationFactory
 from crm_project.core.integrity import _constraints_by_name
-from crm_project.core.models import Job
+from crm_project.core.models import Job, WebhookDelivery, WebhookEvent, WebhookSubscription
 from customers.tests.factories import CustomerFactory
 from leads.models import Lead
 from leads.tests.factories import LeadFactory
@@ -174,13 +174,18 @@ COLLECTION_RECORD = {
     "opportunities": "opportunity",
     "communications": "communication",
     "segments": "segment",
+    "webhooks": "webhook",
 }
 
 
 @pytest.fixture
 def records() -> dict:
     customer = CustomerFactory()
+    webhook = WebhookSubscription.objects.create(url="https://hooks.example.com/crm", events=["*"], secret="whsec_t")
+    event = WebhookEvent.objects.create(type="customer.created", record_type="customer", record_id=customer.pk)
     return {
+        "webhook": webhook,
+        "delivery": WebhookDelivery.objects.create(subscription=webhook, event=event, seq=event.pk),
         "customer": customer,
         "lead": LeadFactory(),
         "opportunity": OpportunityFactory(customer=customer),
