@@ -292,7 +292,8 @@ def run_import_bench(args) -> int:
         if prefixes and not args.keep_imported:
             delete_imported(args.database, prefixes)
         shutil.rmtree(work, ignore_errors=True)
-    verdicts, section = report(args, facts, idle, busy, run, load_before, time.monotonic() - started)
+    load = (load_before[0], os.getloadavg()[0])
+    verdicts, section = report(args, facts, idle, busy, run, load, time.monotonic() - started)
     output = Path(args.output)
     output.write_text(with_section(output.read_text() if output.exists() else "", section, IMPORT_SECTION))
     sys.stdout.write(section + "\n")
@@ -302,7 +303,7 @@ def run_import_bench(args) -> int:
 # --- the report ------------------------------------------------------------------------------------------
 
 
-def report(args, facts, idle: Result, busy: Result, run: ImportRun, load_before, took: float):
+def report(args, facts, idle: Result, busy: Result, run: ImportRun, load: tuple[float, float], took: float):
     ratio = busy.p95 / idle.p95 if idle.p95 else float("inf")
     result = run.job.get("result") or {}
     verdicts = []
@@ -335,7 +336,8 @@ def report(args, facts, idle: Result, busy: Result, run: ImportRun, load_before,
         "## A lead import under load (`bench/run --import`)",
         "",
         f"Run on {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC ({took / 60:.0f} minutes). Machine: {machine()}; "
-        f"load average {load_before[0]:.2f} when it started (other work shares the machine). "
+        f"1-minute load average {load[0]:.2f} when it started and {load[1]:.2f} when it ended (other work "
+        "shares the machine; this run's own processes count in the second). "
         f"PostgreSQL {facts['postgres']}, Python {platform.python_version()}. "
         f"Data (`manage.py bench_data`): {facts['customers']:,} customers, {facts['leads']:,} leads before the "
         "import.",
