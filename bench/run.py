@@ -586,6 +586,9 @@ def main() -> None:
     )
     parser.add_argument("--import-rows", type=int, default=50_000, help="rows of that import (default 50,000)")
     parser.add_argument("--import-clients", type=int, default=1, help="wrk clients on the lead list meanwhile")
+    parser.add_argument(
+        "--import-rounds", type=int, default=3, help="imports measured one after another; the median counts"
+    )
     parser.add_argument("--keep-imported", action="store_true", help="leave the imported leads in the database")
     args = parser.parse_args()
     if args.import_load:
