@@ -98,7 +98,7 @@ def bulk_insert(instances: Sequence[models.Model]) -> None:
     Insert new, unsaved instances of one model as ``bulk_create`` does (no ``save()``, no
     signals, their related objects already saved), read back as saved. On PostgreSQL through
     ``COPY``: no INSERT of thousands of parameters to compile, and the server writes rows while
-    this process still prepares the next ones (an import's leads go in about a third faster).
+    this process still prepares the next ones (an import's 50,000 leads, a quarter faster).
     """
     if not instances:
         return

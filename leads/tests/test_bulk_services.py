@@ -62,7 +62,7 @@ def test_a_bulk_created_lead_holds_what_lead_create_would_have_written(manager, 
         notes="Line one\nline two, with a tab\tand a backslash \\",
         assigned_to=rep,
     )
-    single = services.lead_create(actor=manager, data=full)
+    single = Lead.objects.get(pk=services.lead_create(actor=manager, data=full).pk)
     single.delete()
 
     services.lead_bulk_create(actor=manager, rows={2: full})
