@@ -176,10 +176,7 @@ def sign_in(port: int, username: str) -> str:
 # --- measuring -----------------------------------------------------------------------------------
 
 
-def run_wrk(port: int, scenario: Scenario, token: str | None, clients: int, seconds: float, body: str | None = None):
-    env = dict(os.environ, BENCH_RUN_ID=secrets.token_hex(4))
-    if body:
-        env.update(BENCH_METHOD="POST", BENCH_BODY=body)
+def wrk_command(port: int, scenario: Scenario, token: str | None, clients: int, seconds: float) -> list[str]:
     command = [
         "wrk",
         f"-t{min(clients, 2)}",
@@ -193,7 +190,11 @@ def run_wrk(port: int, scenario: Scenario, token: str | None, clients: int, seco
     if token:
         command += ["-H", f"Authorization: Bearer {token}"]
     command.append(f"http://127.0.0.1:{port}{scenario.url}")
-    output = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+    return command
+
+
+def wrk_result(output: str, scenario: Scenario, clients: int) -> Result:
+    """The result in wrk's output (the line that ``bench/wrk/report.lua`` writes)."""
     line = next(line for line in output.splitlines() if line.startswith("BENCH_REPORT "))
     report = json.loads(line.removeprefix("BENCH_REPORT "))
     statuses = dict(report["statuses"])
@@ -209,6 +210,15 @@ def run_wrk(port: int, scenario: Scenario, token: str | None, clients: int, seco
         p99=report["p99_us"] / 1000,
         statuses=statuses,
     )
+
+
+def run_wrk(port: int, scenario: Scenario, token: str | None, clients: int, seconds: float, body: str | None = None):
+    env = dict(os.environ, BENCH_RUN_ID=secrets.token_hex(4))
+    if body:
+        env.update(BENCH_METHOD="POST", BENCH_BODY=body)
+    command = wrk_command(port, scenario, token, clients, seconds)
+    output = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+    return wrk_result(output, scenario, clients)
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
@@ -494,8 +504,30 @@ def write_report(path: Path, args, facts, results, duplicates, cache: str, took:
         )
     verdicts = targets(results, floor, duplicates)
     lines += ["", "## Targets", "", *verdicts, ""]
-    path.write_text("\n".join(lines))
+    # The import under load (``bench/run --import``) is measured on its own: its section stays.
+    kept = kept_section(path.read_text() if path.exists() else "", IMPORT_SECTION)
+    path.write_text("\n".join(lines) + (f"\n{kept}\n" if kept else ""))
     return verdicts
+
+
+# ``bench/run --import`` writes its section of RESULTS.md between these lines, replacing only it.
+IMPORT_SECTION = ("<!-- bench/run --import: begin -->", "<!-- bench/run --import: end -->")
+
+
+def kept_section(text: str, markers: tuple[str, str]) -> str:
+    """The section between ``markers`` (markers included) in ``text``, or ""."""
+    begin, end = markers
+    if begin not in text or end not in text:
+        return ""
+    return text[text.index(begin) : text.index(end) + len(end)]
+
+
+def with_section(text: str, section: str, markers: tuple[str, str]) -> str:
+    """``text`` with its section between ``markers`` replaced by ``section`` (appended when absent)."""
+    old = kept_section(text, markers)
+    if old:
+        return text.replace(old, section)
+    return text.rstrip("\n") + "\n\n" + section + "\n"
 
 
 def targets(results, floor, duplicates) -> list[str]:
@@ -545,7 +577,24 @@ def main() -> None:
     parser.add_argument("--no-redis", action="store_true", help="keep the database cache even if redis-server is here")
     parser.add_argument("--only", nargs="*", help="run only the scenarios whose names contain one of these words")
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    parser.add_argument(
+        "--import",
+        dest="import_load",
+        action="store_true",
+        help="instead of the scenarios: a lead import through the API, run by a Celery worker, while wrk reads "
+        "the lead list (bench/import_bench.py); its own section of the output",
+    )
+    parser.add_argument("--import-rows", type=int, default=50_000, help="rows of that import (default 50,000)")
+    parser.add_argument("--import-clients", type=int, default=1, help="wrk clients on the lead list meanwhile")
+    parser.add_argument(
+        "--import-rounds", type=int, default=3, help="imports measured one after another; the median counts"
+    )
+    parser.add_argument("--keep-imported", action="store_true", help="leave the imported leads in the database")
     args = parser.parse_args()
+    if args.import_load:
+        from import_bench import run_import_bench
+
+        sys.exit(run_import_bench(args))
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install -y wrk")
 

@@ -12,6 +12,7 @@ import csv
 import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import IO, Any
 
 from django.contrib.auth import get_user_model
@@ -144,6 +145,24 @@ def _undecodable_line(raw: IO[bytes]) -> int:
     return 1
 
 
+# How many distinct texts of a column the row check remembers its answers for.
+REMEMBERED_VALUES = 512
+
+
+def _checks_text_alone(field: serializers.Field) -> bool:
+    """
+    Whether the field's answer for a text depends on that text alone, and is an immutable value
+    that rows may share: text, a choice, a number, a timestamp. Not a link (a query) nor a
+    validator that reads the serializer (``requires_context``).
+    """
+    if not isinstance(
+        field,
+        (serializers.CharField, serializers.ChoiceField, serializers.DecimalField, serializers.DateTimeField),
+    ) or isinstance(field, serializers.MultipleChoiceField):
+        return False
+    return not any(getattr(validator, "requires_context", False) for validator in field.validators)
+
+
 class _RowCheck:
     """One row's cells → lead data, checked by the API's input serializer; or its errors."""
 
@@ -152,6 +171,12 @@ class _RowCheck:
         self.default_assignee = default_assignee
         # One serializer for every row: its fields are built once (tens of times faster).
         self.serializer = LeadCreateSerializer()
+        for column_field in self.serializer.fields.values():
+            if _checks_text_alone(column_field):
+                # A file repeats its cities, sources and priorities thousands of times: such a
+                # field's answer for a text it has checked already is taken again (a refusal is
+                # not kept, it is raised anew).
+                column_field.run_validation = lru_cache(maxsize=REMEMBERED_VALUES)(column_field.run_validation)
         self.assignees: dict[str, Any] = {}
 
     def __call__(self, record: list[str]) -> tuple[dict[str, Any], dict[str, list[str]]]:

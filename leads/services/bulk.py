@@ -23,6 +23,7 @@ from crm_project.core.jobs.services import job_create
 from crm_project.core.models import HistoryAction, Job
 from crm_project.core.numbering import reserve_daily_numbers
 from crm_project.core.roles import check_crm_user, is_manager
+from crm_project.core.services import bulk_insert
 from leads.models import OPEN_STATUSES, Lead
 
 from .records import new_lead
@@ -36,9 +37,12 @@ from .rules import (
     check_required,
 )
 
-# Rows per INSERT, and emails per lookup of the unique index.
+# Rows per insert (and per progress report).
 BULK_CREATE_BATCH = 1000
-EMAIL_LOOKUP_BATCH = 2000
+# Emails per lookup of the unique index. Not more: from about 2,000 values on a table of
+# 100,000 leads, PostgreSQL estimates a scan of the whole table cheaper than that many index
+# probes, and takes 70 ms (on a million leads, far more) instead of 1 ms per 500.
+EMAIL_LOOKUP_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -123,7 +127,8 @@ def lead_bulk_create(
     nothing. ``progress`` is called with the number of leads written after each batch.
 
     Fast at tens of thousands of rows: emails are looked up in batches through the unique
-    index, numbers come as one block of today's sequence, and leads are inserted in batches.
+    index, numbers come as one block of today's sequence, and leads are inserted in batches
+    (``COPY`` on PostgreSQL).
     """
     rejected: dict[Hashable, dict[str, list[str]]] = {}
     first_row_with: dict[str, Hashable] = {}
@@ -166,7 +171,7 @@ def lead_bulk_create(
                     new_lead(actor=actor, lead_number=number, data=data)
                     for number, data in zip(numbers[start : start + len(batch)], batch, strict=True)
                 ]
-                Lead.objects.bulk_create(leads)
+                bulk_insert(leads)
                 note_changes(
                     record_type=RECORD_TYPE,
                     records=leads,

@@ -2,6 +2,8 @@
 
 import math
 import threading
+from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -43,6 +45,33 @@ def test_bulk_create_numbers_the_leads_from_one_block_of_todays_sequence(manager
     a = Lead.objects.get(email="a@acme.example")
     assert (a.lead_number, a.status, a.created_by) == (f"{today_prefix()}0002", LeadStatus.NEW, manager)
     assert services.lead_create(actor=manager, data=row("next@acme.example")).lead_number == f"{today_prefix()}0004"
+
+
+def test_a_bulk_created_lead_holds_what_lead_create_would_have_written(manager, rep):
+    # Every kind of value (text, blank, choice, decimal, timestamp, link, null) through the
+    # bulk insert (COPY on PostgreSQL), against the one-by-one create.
+    full = row(
+        "full@acme.example",
+        website="https://acme.example",
+        phone="+91 98 0000 0000",
+        industry="",
+        source="referral",
+        priority="high",
+        estimated_deal_value=Decimal("125000.50"),
+        next_follow_up_date=timezone.now() + timedelta(days=3),
+        notes="Line one\nline two, with a tab\tand a backslash \\",
+        assigned_to=rep,
+    )
+    single = Lead.objects.get(pk=services.lead_create(actor=manager, data=full).pk)
+    single.delete()
+
+    services.lead_bulk_create(actor=manager, rows={2: full})
+
+    bulk_lead = Lead.objects.get(email="full@acme.example")
+    skip = {"id", "lead_number", "created_at", "updated_at"}
+    columns = [field.attname for field in Lead._meta.concrete_fields if field.attname not in skip]
+    assert {name: getattr(bulk_lead, name) for name in columns} == {name: getattr(single, name) for name in columns}
+    assert abs(bulk_lead.created_at - single.created_at) < timedelta(minutes=1)
 
 
 def test_bulk_create_refuses_an_email_a_lead_already_has_in_any_case(manager):

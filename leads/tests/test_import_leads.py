@@ -193,6 +193,34 @@ def test_invalid_rows_are_listed_by_row_number_and_nothing_is_created(mixed_file
     assert not DailySequence.objects.exists()  # Not even a number was taken.
 
 
+def test_a_value_repeated_over_rows_is_checked_on_every_row(csv_file):
+    # The row check remembers its answers for a text seen before; a refusal must still come
+    # back on every row that has it, and a valid value be taken on every row.
+    path = csv_file(
+        "company_name,contact_person,email,priority,city,estimated_deal_value\n"
+        "A,Asha,a@acme.example,highest,Pune,100\n"
+        "B,Asha,b@acme.example,highest,Pune,100\n"
+        "C,Asha,c@acme.example,urgent,Pune,-1\n"
+        "D,Asha,d@acme.example,urgent,Pune,-1\n"
+        "E,Asha,e@acme.example,urgent,Pune,100\n"
+    )
+
+    _, listed = refused(path)
+    assert [line.split(":")[0] for line in listed.splitlines()] == ["Row 2", "Row 3", "Row 4", "Row 5"]
+    assert listed.count('priority: "highest" is not a valid choice') == 2
+    assert listed.count("estimated_deal_value:") == 2
+
+    run(path, "--skip-invalid")
+
+    lead = Lead.objects.get()
+    assert (lead.email, lead.priority, lead.city, lead.estimated_deal_value) == (
+        "e@acme.example",
+        LeadPriority.URGENT,
+        "Pune",
+        Decimal("100"),
+    )
+
+
 def test_skip_invalid_creates_the_valid_rows_and_reports_the_others(mixed_file):
     result = run(mixed_file, "--skip-invalid")
 
