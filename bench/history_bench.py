@@ -41,8 +41,9 @@ OTHER_CUSTOMERS = 100_000
 TIMELINE_HISTORY = 7_000
 TIMELINE_COMMUNICATIONS = 3_000
 RESULTS = ROOT / "bench" / "RESULTS.md"
-SECTION_START = "<!-- history-bench:start -->"
-SECTION_END = "<!-- history-bench:end -->"
+# Its section of RESULTS.md, between these lines; a full ``bench/run`` keeps it.
+HISTORY_SECTION = ("<!-- bench/run --history: begin -->", "<!-- bench/run --history: end -->")
+SECTION_START, SECTION_END = HISTORY_SECTION
 
 
 def say(text: str) -> None:
@@ -355,24 +356,26 @@ def report(args, writes, timeline, took: float, broker: str) -> str:
         f"Bare: history and events patched out. With a subscription: the event and delivery rows, and the "
         f"hand-over to {broker} after each commit.",
         "",
-        "| change | variant | changes/s | p50 ms | p95 ms | rate vs bare | rounds (changes/s) |",
-        "|---|---|---:|---:|---:|---:|---|",
+        "| change | variant | changes/s | p50 ms | p95 ms | vs no subscription | vs bare | rounds (changes/s) |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
     ]
     verdicts = []
     for change, by_variant in writes.items():
         bare = median_run(by_variant["bare"]).rate
+        unsubscribed = median_run(by_variant["history"]).rate
         for name in VARIANTS:
             run = median_run(by_variant[name])
-            share = run.rate / bare
             rounds = ", ".join(f"{r.rate:.0f}" for r in by_variant[name])
             lines.append(
                 f"| {change} | {name} | {run.rate:.0f} | {run.percentile(0.5):.1f} | {run.percentile(0.95):.1f} "
-                f"| {share:.0%} | {rounds} |"
+                f"| {run.rate / unsubscribed:.0%} | {run.rate / bare:.0%} | {rounds} |"
             )
             if change == "lead creation" and name == "history + 1 subscription":
+                share = run.rate / unsubscribed
                 verdicts.append(
-                    f"- Lead creation with history and one subscription at ≥ 85% of its rate without: "
-                    f"**{share:.0%}** ({'met' if share >= 0.85 else 'missed'})."
+                    f"- Lead creation with history and one subscription at ≥ 85% of its rate without a "
+                    f"subscription: **{share:.0%}** ({'met' if share >= 0.85 else 'missed'}); "
+                    f"{run.rate / bare:.0%} of its rate with history and events switched off."
                 )
     lines += [
         "",
@@ -430,14 +433,16 @@ def broker_queue():
         settings.CELERY_BROKER_URL = ""
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="bench/run --history", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--database", default=DEFAULT_DATABASE)
     parser.add_argument("--changes", type=int, default=1000, help="changes per variant and round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--requests", type=int, default=200, help="timeline requests per row")
     parser.add_argument("--output", type=Path, default=RESULTS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     started = time.monotonic()
     ensure_database(args.database)
     setup_django(args.database)
@@ -463,7 +468,8 @@ def main() -> None:
     write_section(args.output, section)
     say(section)
     say(f"Written to {args.output}")
+    return 0 if "(missed)" not in section else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

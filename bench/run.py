@@ -30,6 +30,8 @@ import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from history_bench import HISTORY_SECTION
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 WRK_SCRIPT = ROOT / "bench" / "wrk" / "report.lua"
@@ -504,9 +506,11 @@ def write_report(path: Path, args, facts, results, duplicates, cache: str, took:
         )
     verdicts = targets(results, floor, duplicates)
     lines += ["", "## Targets", "", *verdicts, ""]
-    # The import under load (``bench/run --import``) is measured on its own: its section stays.
-    kept = kept_section(path.read_text() if path.exists() else "", IMPORT_SECTION)
-    path.write_text("\n".join(lines) + (f"\n{kept}\n" if kept else ""))
+    # The import under load (``--import``) and the cost of history (``--history``) are measured
+    # on their own: their sections stay.
+    old = path.read_text() if path.exists() else ""
+    kept = [section for section in (kept_section(old, IMPORT_SECTION), kept_section(old, HISTORY_SECTION)) if section]
+    path.write_text("\n".join(lines) + "".join(f"\n{section}\n" for section in kept))
     return verdicts
 
 
@@ -566,6 +570,11 @@ def targets(results, floor, duplicates) -> list[str]:
 
 
 def main() -> None:
+    if "--history" in sys.argv[1:]:
+        # The cost of history and webhooks: a benchmark of its own, with its own options.
+        from history_bench import main as history_main
+
+        sys.exit(history_main([arg for arg in sys.argv[1:] if arg != "--history"]))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--database", default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/crm_bench")
@@ -590,6 +599,12 @@ def main() -> None:
         "--import-rounds", type=int, default=3, help="imports measured one after another; the median counts"
     )
     parser.add_argument("--keep-imported", action="store_true", help="leave the imported leads in the database")
+    parser.add_argument(
+        "--history",
+        action="store_true",
+        help="instead of the scenarios: what history and webhooks cost writes, and the customer timeline at 1M "
+        "history rows (bench/history_bench.py; its options: bench/run --history --help)",
+    )
     args = parser.parse_args()
     if args.import_load:
         from import_bench import run_import_bench

@@ -29,6 +29,7 @@ class WebhookSerializer(StrictModelSerializer):
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=EVENT_CHOICES),
         allow_empty=False,
+        min_length=1,  # allow_empty does not reach the schema; min_length gives it minItems
         help_text='The events to send, or ["*"] for all of them.',
     )
     url = serializers.URLField(
