@@ -10,7 +10,7 @@ from communications.models import Communication
 from communications.selectors import communication_list_visible_to
 from communications.services import EDITABLE_FIELDS
 from crm_project.core.api.fields import ActiveUserField, DateOrDateTimeQueryField, JSONListField, VisibleRelatedField
-from crm_project.core.api.serializers import StrictModelSerializer, api_field_names
+from crm_project.core.api.serializers import StrictModelSerializer, api_field_names, render
 from crm_project.core.dates import check_range
 from crm_project.core.roles import system_actor
 from customers.selectors import customer_list_visible_to
@@ -155,4 +155,4 @@ class EngagementSummarySerializer(serializers.Serializer):
 
 def webhook_data(communication) -> dict:
     """The communication as the API renders it to a manager: what its webhook events carry."""
-    return CommunicationSerializer(communication_list_visible_to(system_actor()).get(pk=communication.pk)).data
+    return render(CommunicationSerializer, communication_list_visible_to(system_actor()).get(pk=communication.pk))

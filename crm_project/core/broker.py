@@ -6,6 +6,10 @@ so its connection to the broker is kept and reused: one per process, thread and 
 (a forked worker or a thread never shares its parent's socket). A send that fails on a kept
 connection (the broker restarted) is tried once more on a new one before the caller hears of
 it. The broker is the one the settings name now, not as first read (tests switch it).
+
+Flags (``raise_flag``/``lower_flag``) live in the broker's Redis too, where every web process
+and worker of the deployment meets: one SET NX decides which of many processes sends a task
+that only needs sending once.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import os
 import threading
 from collections.abc import Iterable
 
+import redis
 from django.conf import settings
 
 _local = threading.local()
@@ -69,6 +74,34 @@ def send(task: str, calls: Iterable[tuple]) -> None:
             _close(connection)
             if attempt == 2:
                 raise
+
+
+def _redis() -> redis.Redis:
+    key = (os.getpid(), settings.CELERY_BROKER_URL)
+    if getattr(_local, "redis_key", None) != key:
+        _local.redis = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=2, socket_connect_timeout=2)
+        _local.redis_key = key
+    return _local.redis
+
+
+def _flag_key(name: str) -> str:
+    # Per queue: deployments (and parallel test runs) sharing a Redis keep their own flags.
+    return f"crm:{settings.CELERY_TASK_DEFAULT_QUEUE}:{name}"
+
+
+def raise_flag(name: str, *, seconds: int) -> bool:
+    """
+    Raise the flag ``name`` for ``seconds`` unless it is up: True for the one caller that raised
+    it (atomic across hosts). With a broker that is not Redis, every caller raises it.
+    """
+    if not settings.CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+        return True
+    return bool(_redis().set(_flag_key(name), 1, nx=True, ex=seconds))
+
+
+def lower_flag(name: str) -> None:
+    if settings.CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+        _redis().delete(_flag_key(name))
 
 
 def ping() -> bool:

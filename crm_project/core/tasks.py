@@ -39,5 +39,8 @@ def deliver_webhook(delivery_id: str) -> str:
 
 @shared_task(name="crm_project.core.tasks.sweep_webhooks")
 def sweep_webhooks() -> int:
-    """Each minute: retries now due, and deliveries whose task was lost or whose deliverer died."""
-    return delivery.sweep()
+    """
+    Send deliverers for the deliveries due: on a committed change's announcement, and each minute
+    for retries now due and deliveries whose task was lost or whose deliverer died.
+    """
+    return delivery.hand_over_due()

@@ -6,22 +6,25 @@ real HTTP receiver on loopback. The test process plays beat: it runs the sweep w
 (b) The receiver down for a while, then up: every event arrives, in order per record.
 (c) A worker killed mid-delivery: the event arrives again with the same ``X-CRM-Delivery``.
 (d) 1,000 changes in a burst: all delivered, each once per subscription.
+And what the web processes hand the broker: one hand-over task for many changes in a row.
 
 PostgreSQL only: the workers are other processes, which see only committed rows.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter, defaultdict
 
 import pytest
+import redis
 from django.db import transaction
 
 from crm_project.core.models import WebhookDelivery, WebhookDeliveryStatus, WebhookEvent
 from crm_project.core.tests.factories import ManagerFactory, RepFactory
 from crm_project.core.tests.receiver import Receiver
-from crm_project.core.tests.workers import wait_for
+from crm_project.core.tests.workers import REDIS_URL, wait_for
 from crm_project.core.webhooks import delivery
 from crm_project.core.webhooks.services import webhook_create
 from customers.services import customer_create
@@ -165,3 +168,28 @@ def test_a_burst_of_1000_changes_is_delivered_each_once_per_subscription(workers
         assert set(arrivals) == uids
         assert set(arrivals.values()) == {1}  # Each once: the receiver never failed, nothing was retried.
     assert set(WebhookDelivery.objects.values_list("attempts", flat=True)) == {1}
+
+
+def queued_tasks(queue: str) -> Counter:
+    """The tasks waiting in the broker's queue, by name (Celery's Redis transport: one JSON per message)."""
+    client = redis.Redis.from_url(REDIS_URL)
+    return Counter(json.loads(message)["headers"]["task"] for message in client.lrange(queue, 0, -1))
+
+
+def test_changes_in_a_row_send_one_hand_over_and_each_delivery_is_sent_for_once(broker, manager):
+    """No worker: what the web processes put in the queue is looked at directly."""
+    subscribe(manager, "http://127.0.0.1:9/hooks", events=["customer.created"])
+    for number in range(5):
+        customer_create(actor=manager, data={"company_name": f"Row Customer {number}"})
+    # Five commits, one hand-over: the flag it raised held the other four back.
+    assert queued_tasks(broker) == Counter({delivery.HAND_OVER_TASK: 1})
+
+    # The hand-over lowers the flag, then sends a deliverer for each of the five.
+    assert delivery.hand_over_due() == 5
+    assert queued_tasks(broker) == Counter({delivery.HAND_OVER_TASK: 1, "crm_project.core.tasks.deliver_webhook": 5})
+    # A second hand-over before the deliverers ran sends none of them again.
+    assert delivery.hand_over_due() == 0
+
+    # The flag is down: the next change sends a hand-over of its own.
+    customer_create(actor=manager, data={"company_name": "Row Customer 5"})
+    assert queued_tasks(broker)[delivery.HAND_OVER_TASK] == 2

@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from crm_project.core.api.fields import ActiveUserField, MoneyField
-from crm_project.core.api.serializers import StrictModelSerializer, api_field_names
+from crm_project.core.api.serializers import StrictModelSerializer, api_field_names, render
 from crm_project.core.roles import system_actor
 from customers.models import CreditRating, Customer, OrderFrequency
 from customers.selectors import customer_list_visible_to
@@ -56,4 +56,4 @@ class CustomerInputSerializer(StrictModelSerializer):
 
 def webhook_data(customer) -> dict:
     """The customer as the API renders it to a manager: what its webhook events carry."""
-    return CustomerSerializer(customer_list_visible_to(system_actor()).get(pk=customer.pk)).data
+    return render(CustomerSerializer, customer_list_visible_to(system_actor()).get(pk=customer.pk))

@@ -18,7 +18,7 @@ from crm_project.core.api.fields import (
     TimestampField,
     VisibleRelatedField,
 )
-from crm_project.core.api.serializers import StrictModelSerializer, StrictSerializer, api_field_names
+from crm_project.core.api.serializers import StrictModelSerializer, StrictSerializer, api_field_names, render
 from crm_project.core.roles import system_actor
 from customers.selectors import customer_list_visible_to
 from leads.models import Lead, LeadSource, LeadStatus
@@ -195,7 +195,7 @@ class LeadImportRequestSerializer(serializers.Serializer):
 
 def webhook_data(lead) -> dict:
     """The lead as the API renders it to a manager: what its webhook events carry."""
-    return LeadSerializer(lead_list_visible_to(system_actor()).get(pk=lead.pk)).data
+    return render(LeadSerializer, lead_list_visible_to(system_actor()).get(pk=lead.pk))
 
 
 def webhook_data_many(leads) -> dict:

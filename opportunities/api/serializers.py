@@ -18,7 +18,7 @@ from crm_project.core.api.fields import (
 )
 from crm_project.core.api.filters import MAX_USER_ID
 from crm_project.core.api.schema import BLANK_TEXT_PATTERN, VISIBLE_CHARACTER_PATTERN
-from crm_project.core.api.serializers import StrictModelSerializer, StrictSerializer, api_field_names
+from crm_project.core.api.serializers import StrictModelSerializer, StrictSerializer, api_field_names, render
 from crm_project.core.roles import system_actor
 from customers.selectors import customer_list_visible_to
 from leads.selectors import lead_list_visible_to
@@ -272,4 +272,4 @@ class PipelineStatsSerializer(serializers.Serializer):
 
 def webhook_data(opportunity) -> dict:
     """The opportunity as the API renders it to a manager: what its webhook events carry."""
-    return OpportunitySerializer(opportunity_list_visible_to(system_actor()).get(pk=opportunity.pk)).data
+    return render(OpportunitySerializer, opportunity_list_visible_to(system_actor()).get(pk=opportunity.pk))

@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from crm_project.core.api.components import NamedSchema
 from crm_project.core.api.fields import DateOrDateTimeQueryField, JSONObjectField, MoneyField
-from crm_project.core.api.serializers import StrictModelSerializer, StrictSerializer, api_field_names
+from crm_project.core.api.serializers import StrictModelSerializer, StrictSerializer, api_field_names, render
 from crm_project.core.dates import check_range
 from customers.api.serializers import CustomerSerializer
 from segments.models import PRIORITY_MAX, Segment
@@ -181,4 +181,4 @@ class SegmentPerformanceSerializer(serializers.Serializer):
 
 def webhook_data(segment) -> dict:
     """The segment as the API renders it to a manager: what its webhook events carry."""
-    return SegmentSerializer(segment).data
+    return render(SegmentSerializer, segment)

@@ -10,6 +10,7 @@ left to the fields' own parsing.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from functools import cache
 
@@ -112,3 +113,19 @@ def api_field_names(model, writable_fields) -> list[str]:
     ``owner`` is sent as ``owner_id``.
     """
     return [f"{name}_id" if model._meta.get_field(name).is_relation else name for name in writable_fields]
+
+
+_renderers = threading.local()
+
+
+def render(serializer_class: type[serializers.Serializer], instance) -> dict:
+    """
+    ``serializer_class(instance).data``, with one serializer kept per class and thread: building
+    a serializer's fields costs more than rendering a record with them, and webhook events render
+    one record per change. For serializers that need no request in their context.
+    """
+    kept = _renderers.__dict__.setdefault("serializers", {})
+    serializer = kept.get(serializer_class)
+    if serializer is None:
+        serializer = kept[serializer_class] = serializer_class()
+    return serializer.to_representation(instance)

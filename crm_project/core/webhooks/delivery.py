@@ -8,6 +8,14 @@ Delivering events: one attempt at a time, under a lease, in order per record.
 - A record's events reach a subscription in the order they happened: a delivery waits while an
   earlier one of the same record to the same subscription is pending, and each delivery that
   ends hands over the next in its queue.
+- A committed change does not send its deliveries to the broker itself (a task per delivery
+  would cost every write a broker round trip): it ``announce``s them. The first announcement
+  raises a flag in the broker and sends one hand-over task; the announcements after it, while
+  the flag is up, only add rows. The hand-over lowers the flag first and then sends a deliverer
+  for every delivery due, so a change that committed before the flag came down is among them
+  and one after it raises the flag again. A delivery sent for is marked (``lease_until``
+  without a ``lease``) so that the next hand-over does not send it twice; the sweep each minute
+  sends again what a lost task left.
 - ``POST`` with a 10 s timeout, no redirects followed, to the address the URL guard checked.
   A 2xx is delivered; 410 Gone switches the subscription off; anything else (or no answer) is
   tried again after about 1 min, 5 min, 30 min, 2 h, 6 h and 24 h (WEBHOOK_RETRY_DELAYS), then
@@ -16,6 +24,7 @@ Delivering events: one attempt at a time, under a lease, in order per record.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import uuid
@@ -25,6 +34,7 @@ from datetime import timedelta
 import certifi
 import urllib3
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -40,6 +50,36 @@ logger = logging.getLogger("crm.webhooks")
 
 TIMEOUT_SECONDS = 10
 PENDING = WebhookDeliveryStatus.PENDING
+
+
+HAND_OVER_TASK = "crm_project.core.tasks.sweep_webhooks"
+HAND_OVER_FLAG = "webhooks:hand-over"
+# How long a raised flag holds back further hand-over tasks if its task is lost; the sweep
+# covers the deliveries meanwhile.
+HAND_OVER_FLAG_SECONDS = 10
+HAND_OVER_BATCH = 1000
+
+
+def announce(delivery_ids: Iterable) -> None:
+    """
+    After the commit that wrote them: these deliveries are due. With a broker, one hand-over task
+    for however many changes commit meanwhile; without one, delivered in this process now.
+    """
+    if not broker.broker_configured():
+        dispatch(delivery_ids)
+        return
+    try:
+        first = broker.raise_flag(HAND_OVER_FLAG, seconds=HAND_OVER_FLAG_SECONDS)
+    except Exception:  # noqa: BLE001 - the flag's store is the broker: the send below tells
+        first = True
+    if not first:
+        return
+    try:
+        broker.send(HAND_OVER_TASK, [()])
+    except Exception:
+        logger.warning("Broker unavailable: deliveries wait for the sweep", exc_info=True)
+        with contextlib.suppress(Exception):
+            broker.lower_flag(HAND_OVER_FLAG)
 
 
 def dispatch(delivery_ids: Iterable) -> None:
@@ -133,7 +173,12 @@ def deliver(delivery_id) -> str:
     subscription = delivery.subscription
     now = timezone.now()
     if not subscription.is_active:
-        mine.update(status=WebhookDeliveryStatus.FAILED, last_error="The subscription is switched off.", lease=None)
+        mine.update(
+            status=WebhookDeliveryStatus.FAILED,
+            last_error="The subscription is switched off.",
+            lease=None,
+            lease_until=None,
+        )
         _hand_over_next(delivery)
         return "failed"
     try:
@@ -150,6 +195,7 @@ def deliver(delivery_id) -> str:
         "last_error": error[:300],
         "last_attempt_at": now,
         "lease": None,
+        "lease_until": None,
     }
     if status is not None and 200 <= status < 300:
         outcome = "delivered"
@@ -191,10 +237,11 @@ def _hand_over_next(delivery: WebhookDelivery) -> None:
         dispatch([following])
 
 
-def due_delivery_ids(*, now=None) -> list:
+def due_delivery_ids(*, now=None, lock: bool = False) -> list:
     """
-    Deliveries to hand over (again): pending, due, held by nobody (or by a deliverer that died),
-    and first in their record's queue.
+    Deliveries to hand over (again): pending, due, neither held by a deliverer nor sent for (or
+    their time for it ran out: the deliverer died, the task was lost), and first in their
+    record's queue. ``lock``: rows another hand-over is taking are skipped.
     """
     now = now or timezone.now()
     earlier = WebhookDelivery.objects.filter(
@@ -205,14 +252,36 @@ def due_delivery_ids(*, now=None) -> list:
     )
     due = (
         WebhookDelivery.objects.filter(status=PENDING, next_attempt_at__lte=now)
-        .filter(Q(lease__isnull=True) | Q(lease_until__lt=now))
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
         .exclude(Exists(earlier))
     )
-    return list(due.order_by("seq").values_list("pk", flat=True)[:1000])
+    if lock:
+        due = due.select_for_update(skip_locked=True)
+    return list(due.order_by("seq").values_list("pk", flat=True)[:HAND_OVER_BATCH])
+
+
+def hand_over_due(*, now=None) -> int:
+    """
+    Send a deliverer for each delivery due (on an announcement, and each minute as the sweep):
+    retries now due, new deliveries, and those whose task was lost or whose deliverer died.
+    """
+    if broker.broker_configured():
+        # First: a change that commits from now on raises the flag again (see the module's text).
+        with contextlib.suppress(Exception):
+            broker.lower_flag(HAND_OVER_FLAG)
+    now = now or timezone.now()
+    with transaction.atomic():
+        ids = due_delivery_ids(now=now, lock=True)
+        # Sent for: not sent again by the next hand-over while a deliverer is on its way.
+        WebhookDelivery.objects.filter(pk__in=ids, lease__isnull=True).update(
+            lease_until=now + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
+        )
+    dispatch(ids)
+    if len(ids) == HAND_OVER_BATCH:
+        announce([])  # More are due: another hand-over after this one.
+    return len(ids)
 
 
 def sweep(*, now=None) -> int:
-    """Hand over what is due (run each minute): retries, and deliveries whose task was lost."""
-    ids = due_delivery_ids(now=now)
-    dispatch(ids)
-    return len(ids)
+    """Each minute: ``hand_over_due``."""
+    return hand_over_due(now=now)

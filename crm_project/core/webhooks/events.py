@@ -17,7 +17,7 @@ from crm_project.core.jsonencoding import dumps
 from crm_project.core.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 
 from .active import active_subscriptions
-from .delivery import dispatch
+from .delivery import announce
 
 EVENT_TYPES = (
     "lead.created",
@@ -121,7 +121,7 @@ def _queue_all(events: list[WebhookEvent], subscriptions: list[WebhookSubscripti
         batch_size=1000,
     )
     # After commit: a rolled-back change tells nobody, and a deliverer finds the rows it is sent.
-    transaction.on_commit(partial(dispatch, [delivery.pk for delivery in deliveries]), robust=True)
+    transaction.on_commit(partial(announce, [delivery.pk for delivery in deliveries]), robust=True)
 
 
 def _record_key(event: WebhookEvent) -> str:

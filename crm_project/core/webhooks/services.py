@@ -101,7 +101,7 @@ def webhook_redeliver(*, actor, delivery: WebhookDelivery) -> WebhookDelivery:
     delivery.status = WebhookDeliveryStatus.PENDING
     delivery.next_attempt_at = timezone.now()
     delivery.attempts = 0
-    delivery.lease = None
-    delivery.save(update_fields=["status", "next_attempt_at", "attempts", "lease"])
+    delivery.lease = delivery.lease_until = None
+    delivery.save(update_fields=["status", "next_attempt_at", "attempts", "lease", "lease_until"])
     transaction.on_commit(lambda: dispatch([delivery.pk]), robust=True)
     return delivery
