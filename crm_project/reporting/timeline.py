@@ -24,7 +24,7 @@ from communications.api.serializers import CommunicationSerializer
 from communications.selectors import communication_list_visible_to
 from crm_project.core.history_words import in_words
 from crm_project.core.models import HistoryEntry
-from crm_project.core.roles import is_manager
+from crm_project.core.roles import is_manager, system_actor
 from customers.models import Customer
 from leads.models import Lead
 from leads.selectors import lead_visibility_q
@@ -69,12 +69,11 @@ class Position:
 
 @dataclass(frozen=True)
 class Row:
-    """A row one source gave: where it sits in the stream. Only the rows on the page are rendered."""
+    """Where one source's row sits in the stream: its time and id only; the page's rows are loaded after."""
 
     at: dt.datetime
     type: str
     sort_id: str
-    record: Any
 
     @property
     def position(self) -> Position:
@@ -117,11 +116,14 @@ def _communications(user, customer_id, position: Position | None, limit: int) ->
         at_field="communication_date",
         rank=RANK[COMMUNICATION],
     ).order_by("-communication_date", "-id")[:limit]
-    return [Row(at=row.communication_date, type=COMMUNICATION, sort_id=str(row.pk), record=row) for row in rows]
+    return [Row(at=at, type=COMMUNICATION, sort_id=str(pk)) for at, pk in rows.values_list("communication_date", "id")]
 
 
-def _communication_items(communications: list) -> dict[str, Item]:
-    # One serializer for them all: its fields are built once, not once per row.
+def _communication_items(ids: list[str]) -> dict[str, Item]:
+    if not ids:
+        return {}
+    # Only the page's communications are loaded, and rendered by one serializer for them all.
+    communications = list(communication_list_visible_to(system_actor()).filter(pk__in=ids).order_by())
     rendered = CommunicationSerializer(communications, many=True).data
     return {
         str(row.pk): Item(
@@ -174,10 +176,13 @@ def _changes(user, customer_id, position: Position | None, limit: int) -> list[R
         rank=RANK[CHANGE],
         id_of=int,
     ).order_by("-at", "-id")[:limit]
-    return [Row(at=entry.at, type=CHANGE, sort_id=str(entry.pk), record=entry) for entry in rows]
+    return [Row(at=at, type=CHANGE, sort_id=str(pk)) for at, pk in rows.values_list("at", "id")]
 
 
-def _change_items(entries: list[HistoryEntry]) -> dict[str, Item]:
+def _change_items(ids: list[str]) -> dict[str, Item]:
+    if not ids:
+        return {}
+    entries = list(HistoryEntry.objects.filter(pk__in=[int(pk) for pk in ids]))
     summaries = _summaries(entries)
     return {
         str(entry.pk): Item(
@@ -223,8 +228,10 @@ def customer_timeline(user, customer_id: uuid.UUID, *, types: Iterable[str], cur
     rows.sort(key=lambda row: row.order, reverse=True)
     page = rows[:page_size]
     next_cursor = page[-1].position.encode() if len(rows) > page_size else None
+    # The page's rows were chosen by their keys alone (the sources' extra rows are never built);
+    # now each kind is loaded and rendered at once. Whoever may see a row chose it above.
     rendered = {
-        COMMUNICATION: _communication_items([row.record for row in page if row.type == COMMUNICATION]),
-        CHANGE: _change_items([row.record for row in page if row.type == CHANGE]),
+        COMMUNICATION: _communication_items([row.sort_id for row in page if row.type == COMMUNICATION]),
+        CHANGE: _change_items([row.sort_id for row in page if row.type == CHANGE]),
     }
     return [rendered[row.type][row.sort_id] for row in page], next_cursor
