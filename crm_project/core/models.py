@@ -281,9 +281,24 @@ class WebhookEvent(models.Model):
     data = models.JSONField(default=dict)
     previous = models.JSONField(default=dict)
     created_at = models.DateTimeField(default=timezone.now)
+    # Who is told, as decided by the change: the subscriptions that wanted it then. Their delivery
+    # rows are written after the commit, by the hand-over (``webhooks/delivery.py``), which marks
+    # the event fanned out: the change itself writes one row.
+    subscription_ids = models.JSONField(default=list)
+    fanned_out = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["id"], name="webhookevent_fan_out_idx", condition=models.Q(fanned_out=False)),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.uid}"
+
+    @property
+    def record_key(self) -> str:
+        """What orders deliveries: a record's events one after another; an event of no record alone."""
+        return f"{self.record_type}:{self.record_id}" if self.record_id else f"event:{self.uid}"
 
 
 class WebhookDeliveryStatus(models.TextChoices):

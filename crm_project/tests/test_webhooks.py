@@ -122,8 +122,8 @@ def test_a_change_is_delivered_signed_with_its_event_id(manager_client, receiver
 
     (request,) = receiver.received
     body = request.json
-    assert body["type"] == "lead.created" and body["data"]["id"] == created["id"]
-    assert body["data"]["lead_number"] == created["lead_number"]
+    assert body["type"] == "lead.created"
+    assert body["data"] == created  # The lead as the API renders it to a manager.
     assert request.headers["X-CRM-Event"] == "lead.created"
     assert request.headers["X-CRM-Delivery"] == body["id"]
     assert readme_verifier()(secret, request.body, request.headers["X-CRM-Signature"]) is True
@@ -168,6 +168,27 @@ def test_a_rolled_back_change_sends_nothing(manager, receiver, run_on_commit, ma
 def test_nobody_subscribed_writes_no_event(manager_client, run_on_commit):
     run_on_commit(manager_client.post, "/api/v1/crm/customers", {"company_name": "Acme"}, format="json")
     assert not WebhookEvent.objects.exists()
+
+
+def test_an_event_goes_to_the_subscriptions_of_the_moment_of_its_change(manager_client, receiver, run_on_commit):
+    told = subscribe(manager_client, receiver, events=["customer.created"])
+    gone = subscribe(manager_client, receiver, events=["customer.created"])
+    # The change commits its event alone; its deliveries are written by the hand-over after it.
+    manager_client.post("/api/v1/crm/customers", {"company_name": "Acme"}, format="json")
+    event = WebhookEvent.objects.get()
+    assert not event.fanned_out and not WebhookDelivery.objects.exists()
+    assert sorted(event.subscription_ids) == sorted([told["id"], gone["id"]])
+
+    WebhookSubscription.objects.filter(pk=gone["id"]).delete()
+    subscribe(manager_client, receiver, events=["customer.created"])  # after the change: not told
+
+    assert delivery.hand_over_due() == 1
+    assert [str(pk) for pk in WebhookDelivery.objects.values_list("subscription_id", flat=True)] == [told["id"]]
+    event.refresh_from_db()
+    assert event.fanned_out
+    assert len(receiver.received) == 1
+    assert delivery.hand_over_due() == 0  # Fanned out once.
+    assert WebhookDelivery.objects.count() == 1
 
 
 def test_a_failure_is_retried_later_and_410_switches_the_subscription_off(manager_client, receiver, run_on_commit):

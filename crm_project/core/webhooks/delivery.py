@@ -8,14 +8,15 @@ Delivering events: one attempt at a time, under a lease, in order per record.
 - A record's events reach a subscription in the order they happened: a delivery waits while an
   earlier one of the same record to the same subscription is pending, and each delivery that
   ends hands over the next in its queue.
-- A committed change does not send its deliveries to the broker itself (a task per delivery
-  would cost every write a broker round trip): it ``announce``s them. The first announcement
-  raises a flag in the broker and sends one hand-over task; the announcements after it, while
-  the flag is up, only add rows. The hand-over lowers the flag first and then sends a deliverer
-  for every delivery due, so a change that committed before the flag came down is among them
-  and one after it raises the flag again. A delivery sent for is marked (``lease_until``
-  without a ``lease``) so that the next hand-over does not send it twice; the sweep each minute
-  sends again what a lost task left.
+- A change writes its event alone (``events.emit``) and, once committed, ``announce``s it: the
+  first announcement raises a flag in the broker and sends one hand-over task; those after it,
+  while the flag is up, send nothing (a task per change would cost every write a broker round
+  trip). The hand-over lowers the flag first, then writes the deliveries of every event not yet
+  fanned out (one per subscription the event names, in the events' order) and sends a deliverer
+  for every delivery due: a change that committed before the flag came down is among them, and
+  one after it raises the flag again. A delivery sent for is marked (``lease_until`` without a
+  ``lease``) so that the next hand-over does not send it twice; the sweep each minute is a
+  hand-over too, for what a lost task left.
 - ``POST`` with a 10 s timeout, no redirects followed, to the address the URL guard checked.
   A 2xx is delivered; 410 Gone switches the subscription off; anything else (or no answer) is
   tried again after about 1 min, 5 min, 30 min, 2 h, 6 h and 24 h (WEBHOOK_RETRY_DELAYS), then
@@ -40,7 +41,7 @@ from django.utils import timezone
 
 from crm_project.core import broker
 from crm_project.core.jsonencoding import dumps
-from crm_project.core.models import WebhookDelivery, WebhookDeliveryStatus, WebhookSubscription
+from crm_project.core.models import WebhookDelivery, WebhookDeliveryStatus, WebhookEvent, WebhookSubscription
 
 from . import guard
 from .active import forget_subscriptions
@@ -60,13 +61,13 @@ HAND_OVER_FLAG_SECONDS = 10
 HAND_OVER_BATCH = 1000
 
 
-def announce(delivery_ids: Iterable) -> None:
+def announce() -> None:
     """
-    After the commit that wrote them: these deliveries are due. With a broker, one hand-over task
-    for however many changes commit meanwhile; without one, delivered in this process now.
+    After a commit that wrote events: one hand-over task for however many changes commit
+    meanwhile; without a broker, the hand-over runs in this process now.
     """
     if not broker.broker_configured():
-        dispatch(delivery_ids)
+        hand_over_due()
         return
     try:
         first = broker.raise_flag(HAND_OVER_FLAG, seconds=HAND_OVER_FLAG_SECONDS)
@@ -260,15 +261,47 @@ def due_delivery_ids(*, now=None, lock: bool = False) -> list:
     return list(due.order_by("seq").values_list("pk", flat=True)[:HAND_OVER_BATCH])
 
 
+def fan_out() -> int:
+    """
+    The deliveries of the events not yet fanned out: one per subscription each names (a
+    subscription deleted since is left out), in the events' order. Fan-outs take the events' rows
+    one after another, so two never write the same deliveries.
+    """
+    with transaction.atomic():
+        events = list(
+            WebhookEvent.objects.filter(fanned_out=False)
+            .order_by("id")
+            .select_for_update()
+            .only("id", "uid", "record_type", "record_id", "subscription_ids")[:HAND_OVER_BATCH]
+        )
+        if not events:
+            return 0
+        named = {pk for event in events for pk in event.subscription_ids}
+        existing = {str(pk) for pk in WebhookSubscription.objects.filter(pk__in=named).values_list("pk", flat=True)}
+        WebhookDelivery.objects.bulk_create(
+            [
+                WebhookDelivery(subscription_id=pk, event=event, record_key=event.record_key, seq=event.pk)
+                for event in events
+                for pk in event.subscription_ids
+                if pk in existing
+            ],
+            batch_size=1000,
+        )
+        WebhookEvent.objects.filter(pk__in=[event.pk for event in events]).update(fanned_out=True)
+    return len(events)
+
+
 def hand_over_due(*, now=None) -> int:
     """
-    Send a deliverer for each delivery due (on an announcement, and each minute as the sweep):
-    retries now due, new deliveries, and those whose task was lost or whose deliverer died.
+    Write the deliveries of new events, then send a deliverer for each delivery due (on an
+    announcement, and each minute as the sweep): new ones, retries now due, and those whose
+    task was lost or whose deliverer died. The number of deliverers sent.
     """
     if broker.broker_configured():
         # First: a change that commits from now on raises the flag again (see the module's text).
         with contextlib.suppress(Exception):
             broker.lower_flag(HAND_OVER_FLAG)
+    more_events = fan_out() == HAND_OVER_BATCH
     now = now or timezone.now()
     with transaction.atomic():
         ids = due_delivery_ids(now=now, lock=True)
@@ -277,8 +310,8 @@ def hand_over_due(*, now=None) -> int:
             lease_until=now + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
         )
     dispatch(ids)
-    if len(ids) == HAND_OVER_BATCH:
-        announce([])  # More are due: another hand-over after this one.
+    if more_events or len(ids) == HAND_OVER_BATCH:
+        announce()  # More to do: another hand-over after this one.
     return len(ids)
 
 

@@ -1,20 +1,21 @@
 """
 The events other systems can subscribe to, and ``emit``, which a service calls in the
-transaction of its change: the event and one delivery per interested subscription are written
-there (the outbox), and handed to the deliverers once that transaction commits.
+transaction of its change: the event is written there (the outbox), naming the subscriptions
+that want it, and announced once that transaction commits. The hand-over then writes one
+delivery per subscription (``delivery.fan_out``) and sends the deliverers: the change pays for
+one row and its rendering, whatever the number of subscribers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from functools import partial
 from typing import Any
 
 import orjson
 from django.db import models, transaction
 
 from crm_project.core.jsonencoding import dumps
-from crm_project.core.models import WebhookDelivery, WebhookEvent, WebhookSubscription
+from crm_project.core.models import WebhookEvent, WebhookSubscription
 
 from .active import active_subscriptions
 from .delivery import announce
@@ -95,37 +96,26 @@ def emit(
         record_id=record.pk,
         data=data if data is not None else _render(record_type, record),
         previous=dict(previous or {}),
+        subscription_ids=_ids(subscriptions),
     )
-    _queue(event, subscriptions)
+    _announce_after_commit()
     return event
 
 
 def emit_to(subscription: WebhookSubscription, event_type: str, data: dict) -> WebhookEvent:
     """An event for one subscription alone (a ping), whatever it subscribes to."""
-    event = WebhookEvent.objects.create(type=event_type, data=data)
-    _queue(event, [subscription])
+    event = WebhookEvent.objects.create(type=event_type, data=data, subscription_ids=_ids([subscription]))
+    _announce_after_commit()
     return event
 
 
-def _queue(event: WebhookEvent, subscriptions: list[WebhookSubscription]) -> None:
-    _queue_all([event], subscriptions)
+def _ids(subscriptions: list[WebhookSubscription]) -> list[str]:
+    return [str(subscription.pk) for subscription in subscriptions]
 
 
-def _queue_all(events: list[WebhookEvent], subscriptions: list[WebhookSubscription]) -> None:
-    deliveries = WebhookDelivery.objects.bulk_create(
-        [
-            WebhookDelivery(subscription=subscription, event=event, record_key=_record_key(event), seq=event.pk)
-            for event in events
-            for subscription in subscriptions
-        ],
-        batch_size=1000,
-    )
-    # After commit: a rolled-back change tells nobody, and a deliverer finds the rows it is sent.
-    transaction.on_commit(partial(announce, [delivery.pk for delivery in deliveries]), robust=True)
-
-
-def _record_key(event: WebhookEvent) -> str:
-    return f"{event.record_type}:{event.record_id}" if event.record_id else f"event:{event.uid}"
+def _announce_after_commit() -> None:
+    # After commit: a rolled-back change tells nobody, and the hand-over finds the rows it is told of.
+    transaction.on_commit(announce, robust=True)
 
 
 def emit_many(event_type: str, *, record_type: str, records: list, previous_of=lambda record: {}) -> int:
@@ -133,6 +123,7 @@ def emit_many(event_type: str, *, record_type: str, records: list, previous_of=l
     subscriptions = subscribers_of(event_type)
     if not subscriptions or not records:
         return 0
+    subscription_ids = _ids(subscriptions)
     events = WebhookEvent.objects.bulk_create(
         [
             WebhookEvent(
@@ -141,10 +132,11 @@ def emit_many(event_type: str, *, record_type: str, records: list, previous_of=l
                 record_id=record.pk,
                 data=data,
                 previous=previous_of(record),
+                subscription_ids=subscription_ids,
             )
             for record, data in zip(records, _render_all(record_type, records), strict=True)
         ],
         batch_size=1000,
     )
-    _queue_all(events, subscriptions)
+    _announce_after_commit()
     return len(events)
