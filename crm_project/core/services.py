@@ -14,8 +14,10 @@ from django.db import connections, models, router, transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 
-from crm_project.core.exceptions import deletion_refused
+from crm_project.core import history
+from crm_project.core.exceptions import Conflict, deletion_refused
 from crm_project.core.history import snapshot
+from crm_project.core.models import HistoryAction
 from crm_project.core.versioning import check_if_match
 
 M = TypeVar("M", bound=models.Model)
@@ -131,3 +133,112 @@ def bulk_insert(instances: Sequence[models.Model]) -> None:
     for instance in instances:
         instance._state.adding = False
         instance._state.db = connection.alias
+
+
+def relink(
+    model: type[models.Model], field: str, *, from_ids: Iterable, to_id, record_type: str, actor, timeline_field: str
+) -> dict[str, list[str]]:
+    """
+    Point ``field`` (a foreign key) of every ``model`` row that refers to one of ``from_ids`` at
+    ``to_id``, in one UPDATE (a merge moves a thousand communications at once), with one
+    history entry per row moved, shown on the timeline of the customer in ``timeline_field``.
+    Answer the rows moved by the id they referred to: ``{from_id: [row ids]}``, what
+    ``relink_back`` takes to move them back. The caller holds the locks (of the rows or of
+    the records they refer to).
+    """
+    attname = model._meta.get_field(field).attname
+    manager = model._default_manager
+    rows = list(manager.filter(**{f"{attname}__in": list(from_ids)}).order_by("pk").values_list("pk", attname))
+    if not rows:
+        return {}
+    ids = [pk for pk, _ in rows]
+    now = timezone.now()
+    manager.filter(pk__in=ids).update(**{attname: to_id, "updated_at": now})
+    _note_relinked(
+        model,
+        rows,
+        to_id=to_id,
+        attname=attname,
+        record_type=record_type,
+        actor=actor,
+        timeline_field=timeline_field,
+        at=now,
+    )
+    moves: dict[str, list[str]] = {}
+    for pk, old in rows:
+        moves.setdefault(str(old), []).append(str(pk))
+    return moves
+
+
+def relink_back(
+    model: type[models.Model],
+    field: str,
+    *,
+    moves: Mapping[str, Sequence[str]],
+    current_id,
+    record_type: str,
+    actor,
+    timeline_field: str,
+) -> None:
+    """
+    Undo ``relink``: the rows ``moves`` lists go back to the id they referred to. Refused
+    (``Conflict`` naming the row, nothing changed) when one was deleted since, or now refers
+    to something other than ``current_id``. The rows are locked first, in key order.
+    """
+    attname = model._meta.get_field(field).attname
+    manager = model._default_manager
+    ids = sorted(pk for pks in moves.values() for pk in pks)
+    if not ids:
+        return
+    current = {
+        str(pk): value
+        for pk, value in manager.select_for_update(no_key=True)
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("pk", attname)
+    }
+    name = model._meta.verbose_name
+    for pk in ids:
+        if pk not in current:
+            raise Conflict(f"The {name} {pk} moved by this merge has since been deleted; the merge cannot be undone.")
+        if str(current[pk]) != str(current_id):
+            raise Conflict(
+                f"The {name} {pk} moved by this merge has since been linked elsewhere "
+                f"({field} {current[pk]}); the merge cannot be undone."
+            )
+    now = timezone.now()
+    for original, pks in moves.items():
+        manager.filter(pk__in=list(pks)).update(**{attname: original, "updated_at": now})
+    rows = [(pk, current_id) for pk in ids]
+    back = {pk: original for original, pks in moves.items() for pk in pks}
+    _note_relinked(
+        model,
+        rows,
+        to_id=None,
+        attname=attname,
+        record_type=record_type,
+        actor=actor,
+        timeline_field=timeline_field,
+        at=now,
+        to_of=back,
+    )
+
+
+def _note_relinked(model, rows, *, to_id, attname, record_type, actor, timeline_field, at, to_of=None) -> None:
+    """One history entry per row relinked: ``{attname: [old, new]}``."""
+    timeline = {
+        str(pk): value
+        for pk, value in model._default_manager.filter(pk__in=[pk for pk, _ in rows]).values_list("pk", timeline_field)
+    }
+    history.record_changes(
+        history.entry(
+            record_type=record_type,
+            record_id=pk,
+            action=HistoryAction.UPDATED,
+            actor=actor,
+            changes={attname: [str(old), str(to_of[str(pk)] if to_of else to_id)]},
+            customer_id=timeline.get(str(pk)),
+            at=at,
+        )
+        for pk, old in rows
+    )
