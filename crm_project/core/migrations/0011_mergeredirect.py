@@ -5,24 +5,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0010_webhook_sweep_schedule'),
+        ("core", "0010_webhook_sweep_schedule"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='MergeRedirect',
+            name="MergeRedirect",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('record_type', models.CharField(max_length=20)),
-                ('record_id', models.UUIDField()),
-                ('merged_into', models.UUIDField()),
-                ('merge_id', models.UUIDField(db_index=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("record_type", models.CharField(max_length=20)),
+                ("record_id", models.UUIDField()),
+                ("merged_into", models.UUIDField()),
+                ("merge_id", models.UUIDField(db_index=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('record_type', 'record_id'), name='mergeredirect_record_unique')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("record_type", "record_id"), name="mergeredirect_record_unique")
+                ],
             },
         ),
     ]

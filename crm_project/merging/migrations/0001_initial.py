@@ -9,7 +9,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -18,26 +17,58 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Merge',
+            name="Merge",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('kind', models.CharField(choices=[('customer', 'Customers'), ('lead', 'Leads')], max_length=10)),
-                ('survivor_id', models.UUIDField()),
-                ('duplicate_ids', models.JSONField(default=list)),
-                ('fields', models.JSONField(blank=True, default=dict)),
-                ('survivor_before', models.JSONField(blank=True, default=dict, encoder=crm_project.merging.models.ExactJSONEncoder)),
-                ('survivor_after', models.JSONField(blank=True, default=dict, encoder=crm_project.merging.models.ExactJSONEncoder)),
-                ('duplicates', models.JSONField(default=list, encoder=crm_project.merging.models.ExactJSONEncoder)),
-                ('moved', models.JSONField(default=dict, encoder=crm_project.merging.models.ExactJSONEncoder)),
-                ('merged_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('undone_at', models.DateTimeField(blank=True, null=True)),
-                ('merged_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('undone_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("kind", models.CharField(choices=[("customer", "Customers"), ("lead", "Leads")], max_length=10)),
+                ("survivor_id", models.UUIDField()),
+                ("duplicate_ids", models.JSONField(default=list)),
+                ("fields", models.JSONField(blank=True, default=dict)),
+                (
+                    "survivor_before",
+                    models.JSONField(blank=True, default=dict, encoder=crm_project.merging.models.ExactJSONEncoder),
+                ),
+                (
+                    "survivor_after",
+                    models.JSONField(blank=True, default=dict, encoder=crm_project.merging.models.ExactJSONEncoder),
+                ),
+                ("duplicates", models.JSONField(default=list, encoder=crm_project.merging.models.ExactJSONEncoder)),
+                ("moved", models.JSONField(default=dict, encoder=crm_project.merging.models.ExactJSONEncoder)),
+                ("merged_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("undone_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "merged_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "undone_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-merged_at', '-id'],
-                'indexes': [models.Index(fields=['-merged_at', '-id'], name='merge_merged_at_idx'), models.Index(fields=['kind', '-merged_at'], name='merge_kind_idx'), models.Index(fields=['survivor_id'], name='merge_survivor_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('kind__in', ['customer', 'lead'])), name='merge_kind_valid')],
+                "ordering": ["-merged_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["-merged_at", "-id"], name="merge_merged_at_idx"),
+                    models.Index(fields=["kind", "-merged_at"], name="merge_kind_idx"),
+                    models.Index(fields=["survivor_id"], name="merge_survivor_idx"),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("kind__in", ["customer", "lead"])), name="merge_kind_valid"
+                    )
+                ],
             },
         ),
     ]
