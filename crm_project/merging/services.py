@@ -44,9 +44,10 @@ from crm_project.core import history
 from crm_project.core.api.serializers import api_field_names
 from crm_project.core.changes import note_change
 from crm_project.core.exceptions import Conflict
-from crm_project.core.models import HistoryAction, HistoryEntry
+from crm_project.core.models import HistoryAction
 from crm_project.core.redirects import merged_into, redirects_add, redirects_remove
 from crm_project.core.roles import is_manager
+from crm_project.core.services import lock_rows
 from crm_project.core.webhooks.events import emit
 from customers.api.serializers import webhook_data as customer_webhook_data
 from customers.models import Customer
@@ -328,7 +329,7 @@ def _move_children(spec: MergeSpec, actor, survivor_id, duplicate_ids) -> dict:
             ),
         }
     # The timeline first: the entries the moves below write already name the survivor.
-    timeline = _relink_timeline(duplicate_ids, survivor_id)
+    timeline = history.move_timeline(from_customer_ids=duplicate_ids, to_customer_id=survivor_id)
     return {
         "history": timeline,
         "opportunities": opportunities_relink(actor=actor, field="customer", from_ids=duplicate_ids, to_id=survivor_id),
@@ -338,16 +339,6 @@ def _move_children(spec: MergeSpec, actor, survivor_id, duplicate_ids) -> dict:
         "converted_leads": leads_relink_converted_customer(actor=actor, from_ids=duplicate_ids, to_id=survivor_id),
         "memberships": segment_memberships_merge(actor=actor, survivor_id=survivor_id, duplicate_ids=duplicate_ids),
     }
-
-
-def _relink_timeline(duplicate_ids, survivor_id) -> dict[str, list[int]]:
-    """The duplicates' timeline entries show on the survivor's timeline (the entries are unchanged)."""
-    rows = HistoryEntry.objects.filter(customer_id__in=duplicate_ids).values_list("pk", "customer_id")
-    moves: dict[str, list[int]] = {}
-    for pk, customer_id in rows:
-        moves.setdefault(str(customer_id), []).append(pk)
-    HistoryEntry.objects.filter(pk__in=[pk for pks in moves.values() for pk in pks]).update(customer_id=survivor_id)
-    return moves
 
 
 def _emit_customer_merged(merge: Merge, survivor: Customer) -> None:
@@ -390,9 +381,12 @@ def merge_undo(*, actor, merge: Merge) -> Merge:
     moved = merge.moved
     with history.change_context(source="merge"):
         # The lock order of a merge: what moved, then the records.
-        for name, model in (("opportunities", Opportunity), ("communications", Communication)):
-            _lock(model, pk__in=[pk for pks in moved.get(name, {}).values() for pk in pks])
-        _lock(Lead, pk__in=[pk for pks in moved.get("converted_leads", {}).values() for pk in pks])
+        for name, model in (
+            ("opportunities", Opportunity),
+            ("communications", Communication),
+            ("converted_leads", Lead),
+        ):
+            lock_rows(model, [pk for pks in moved.get(name, {}).values() for pk in pks])
         survivor = spec.model._default_manager.select_for_update(no_key=True).filter(pk=survivor_id).first()
         if survivor is None:
             elsewhere = merged_into(record_type=spec.record_type, record_id=survivor_id)
@@ -473,5 +467,4 @@ def _move_children_back(spec: MergeSpec, actor, merge: Merge) -> None:
         return
     leads_relink_converted_customer_back(actor=actor, moves=moved.get("converted_leads", {}), current_id=survivor_id)
     segment_memberships_unmerge(actor=actor, survivor_id=survivor_id, memberships=moved.get("memberships", {}))
-    for customer_id, entry_ids in moved.get("history", {}).items():
-        HistoryEntry.objects.filter(pk__in=entry_ids).update(customer_id=customer_id)
+    history.move_timeline_back(moved.get("history", {}))
