@@ -415,3 +415,38 @@ def test_managers_other_than_the_merger_may_undo(client_for, manager_client, fam
     response = client_for(ManagerFactory()).post(f"{CRM}/merges/{merge_id}/undo")
 
     assert response.status_code == 200
+
+
+def test_a_customer_merge_tells_the_subscribers_of_customer_merged(manager_client, family):
+    from crm_project.core.models import WebhookEvent, WebhookSubscription
+
+    WebhookSubscription.objects.create(url="https://hooks.example.com/crm", events=["customer.merged"], secret="s" * 16)
+
+    customer_merge(manager_client, family["survivor"], [family["duplicate"]])
+
+    event = WebhookEvent.objects.get(type="customer.merged")
+    assert event.record_id == family["survivor"].pk
+    assert event.data["id"] == str(family["survivor"].pk)
+    assert event.data["merged_ids"] == [str(family["duplicate"].pk)]
+
+
+def test_a_merged_lead_is_a_plain_404_to_a_rep_who_may_not_see_its_survivor(manager_client, rep_client, rep, other_rep):
+    survivor = LeadFactory(assigned_to=other_rep)
+    duplicate = LeadFactory(assigned_to=rep)
+    manager_client.post(f"{CRM}/leads/{survivor.pk}/merge", {"duplicate_ids": [str(duplicate.pk)]}, format="json")
+
+    response = rep_client.get(f"{CRM}/leads/{duplicate.pk}")
+
+    assert response.status_code == 404
+    assert "merged_into" not in response.json()
+    assert manager_client.get(f"{CRM}/leads/{duplicate.pk}").json()["merged_into"] == str(survivor.pk)
+
+
+def test_a_lead_merge_leaves_history_on_both_sides(manager_client):
+    survivor, duplicate = LeadFactory(), LeadFactory()
+
+    manager_client.post(f"{CRM}/leads/{survivor.pk}/merge", {"duplicate_ids": [str(duplicate.pk)]}, format="json")
+
+    for lead in (survivor, duplicate):
+        entries = manager_client.get(f"{CRM}/leads/{lead.pk}/history").json()["results"]
+        assert (entries[0]["action"], entries[0]["source"]) == ("merged", "merge")
