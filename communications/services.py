@@ -13,6 +13,10 @@ Writes of communications. Invariants guarded here:
 - a lead's and a customer's ``last_contacted_at`` equal the latest communication about them:
   the leads' and customers' own services move them forward on every log and recompute them
   when a communication's date or links change or it is deleted;
+- a communication never refers to a lead or customer merged away: logging holds their keys
+  (``FOR KEY SHARE``) and follows one merged meanwhile to its survivor; a merge moves the
+  communications of the merged records in one statement (``communications_relink``), and its
+  undo moves exactly those back, or refuses (409) when one was deleted or relinked since;
 - a rep's pending follow-ups on leads handed to someone else go with the leads
   (``reassign_leads_with_follow_ups``);
 - a follow-up digest is e-mailed only to an active representative with an address, once per

@@ -18,7 +18,10 @@ Writes of opportunities. Invariants guarded here:
   history entry (``stage_changed``, ``closed_won``...), in the change's transaction;
 - changing the customer or the lead moves the opportunity's communications with it, in the
   same transaction (``opportunity_relinked``; the communications domain receives it);
-- only managers delete opportunities, and never one that communications refer to (409).
+- only managers delete opportunities, and never one that communications refer to (409);
+- a merge moves the opportunities of the merged customers or leads at once
+  (``opportunities_relink``; the merge moves their communications itself), and its undo
+  moves exactly those back, or refuses (409) naming one deleted or relinked since.
 """
 
 from __future__ import annotations

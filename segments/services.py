@@ -18,6 +18,9 @@ Invariants guarded here:
 - bulk assign and remove run in one transaction with a constant number of queries whatever
   the number of ids; duplicates count once; unknown ids are a 400 naming them, with nothing
   changed; at most ``MAX_CUSTOMER_IDS`` ids per call;
+- a merge of customers gives the duplicates' memberships to the survivor without double
+  membership (``segment_memberships_merge``), recounted under the segments' locks, and its
+  undo puts back exactly the rows it moved or dropped (same ids), or refuses (409);
 - every write advances ``updated_at`` (the ETag), a recount that corrects the count too;
   update and delete check the client's ``If-Match`` under the row lock.
 """

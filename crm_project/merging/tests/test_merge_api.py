@@ -450,3 +450,44 @@ def test_a_lead_merge_leaves_history_on_both_sides(manager_client):
     for lead in (survivor, duplicate):
         entries = manager_client.get(f"{CRM}/leads/{lead.pk}/history").json()["results"]
         assert (entries[0]["action"], entries[0]["source"]) == ("merged", "merge")
+
+
+def test_undo_is_409_naming_a_segment_deleted_since(manager_client, family):
+    merge_id = customer_merge(manager_client, family["survivor"], [family["duplicate"]])["X-CRM-Merge"]
+    only_dup = family["segments"][1]
+    assert manager_client.delete(f"{CRM}/segments/{only_dup.pk}").status_code == 204
+
+    response = manager_client.post(f"{CRM}/merges/{merge_id}/undo")
+
+    assert response.status_code == 409
+    assert str(only_dup.pk) in response.json()["detail"]
+
+
+def test_undo_is_409_when_the_survivor_left_a_segment_it_joined_by_the_merge(manager_client, family):
+    merge_id = customer_merge(manager_client, family["survivor"], [family["duplicate"]])["X-CRM-Merge"]
+    only_dup = family["segments"][1]
+    manager_client.post(
+        f"{CRM}/segments/{only_dup.pk}/remove-customers",
+        {"customer_ids": [str(family["survivor"].pk)]},
+        format="json",
+    )
+    assert not SegmentMembership.objects.filter(segment=only_dup, customer=family["survivor"]).exists()
+
+    response = manager_client.post(f"{CRM}/merges/{merge_id}/undo")
+
+    assert response.status_code == 409
+    assert only_dup.code in response.json()["detail"]
+
+
+def test_undo_of_a_lead_merge_is_409_when_its_email_was_taken_since(manager_client):
+    survivor, duplicate = LeadFactory(email="a@lotus.example"), LeadFactory(email="b@lotus.example")
+    merge_id = manager_client.post(
+        f"{CRM}/leads/{survivor.pk}/merge", {"duplicate_ids": [str(duplicate.pk)]}, format="json"
+    )["X-CRM-Merge"]
+    newcomer = LeadFactory(email="B@lotus.example")
+
+    response = manager_client.post(f"{CRM}/merges/{merge_id}/undo")
+
+    assert response.status_code == 409
+    assert newcomer.lead_number in response.json()["detail"]
+    assert not Lead.objects.filter(pk=duplicate.pk).exists()
