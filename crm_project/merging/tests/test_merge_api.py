@@ -491,3 +491,12 @@ def test_undo_of_a_lead_merge_is_409_when_its_email_was_taken_since(manager_clie
     assert response.status_code == 409
     assert newcomer.lead_number in response.json()["detail"]
     assert not Lead.objects.filter(pk=duplicate.pk).exists()
+
+
+def test_the_survivor_s_timeline_shows_what_the_duplicate_had(manager_client, family):
+    customer_merge(manager_client, family["survivor"], [family["duplicate"]])
+
+    response = manager_client.get(f"{CRM}/customers/{family['survivor'].pk}/timeline?types=communication")
+
+    shown = {item["record_id"] for item in response.json()["results"]}
+    assert {str(c.pk) for c in family["communications"]} <= shown
