@@ -31,6 +31,13 @@ from leads.selectors import lead_list_visible_to
 from .serializers import MergeDetailSerializer, MergeRequestSerializer, MergeSerializer
 
 RECORD_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The surviving record.")
+MERGE_HEADER = OpenApiParameter(
+    "X-CRM-Merge",
+    OpenApiTypes.UUID,
+    OpenApiParameter.HEADER,
+    response=[200],
+    description="The merge's id: read it at /merges/{id}, undo it at /merges/{id}/undo.",
+)
 MERGE_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The merge's id.")
 
 
@@ -71,7 +78,7 @@ class RecordMergeView(ParsesEveryBody, APIView):
         "they are gone afterwards (a GET answers 404 with merged_into). The merge's id is in the "
         "X-CRM-Merge header (GET /merges/{id}, POST /merges/{id}/undo)."
     ),
-    parameters=[RECORD_ID],
+    parameters=[RECORD_ID, MERGE_HEADER],
     request=MergeRequestSerializer,
     responses=CustomerSerializer,
 )
@@ -88,7 +95,7 @@ class CustomerMergeView(RecordMergeView):
     tags=["leads"],
     summary="Merge duplicate open leads into this one (managers)",
     description="Their opportunities and communications move here; a converted lead is 409.",
-    parameters=[RECORD_ID],
+    parameters=[RECORD_ID, MERGE_HEADER],
     request=MergeRequestSerializer,
     responses=LeadSerializer,
 )
