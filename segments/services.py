@@ -44,7 +44,7 @@ from crm_project.core.exceptions import Conflict
 from crm_project.core.jobs.services import job_create
 from crm_project.core.models import HistoryAction, Job
 from crm_project.core.roles import is_manager
-from crm_project.core.services import apply_changes, apply_tracked_changes, lock_for_update
+from crm_project.core.services import apply_changes, apply_tracked_changes, lock_for_update, pk_in
 from crm_project.core.webhooks.events import emit
 from customers.models import Customer
 
@@ -491,9 +491,12 @@ def segment_memberships_merge(*, actor, survivor_id: uuid.UUID, duplicate_ids: S
         else:
             moved.append(row)
             survivor_in.add(row["segment_id"])
-    # QuerySet.update and the raw delete send no signals: the counts are kept true below.
+    # QuerySet.update and a DELETE statement send no signals: the counts are kept true below.
     SegmentMembership.objects.filter(pk__in=[row["id"] for row in moved]).update(customer_id=survivor_id)
-    SegmentMembership.objects.filter(pk__in=[row["id"] for row in dropped])._raw_delete(SegmentMembership.objects.db)
+    if dropped:
+        where, params = pk_in(SegmentMembership, [row["id"] for row in dropped], connection)
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {_MEMBERSHIP_TABLE} WHERE {where}", params)
     _recount_and_note(segment_ids, actor, left=rows, joined=[{**row, "customer_id": str(survivor_id)} for row in moved])
     return {"moved": moved, "dropped": dropped}
 

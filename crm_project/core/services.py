@@ -1,7 +1,8 @@
 """
 Small write helpers every domain service uses: row locks, applying validated changes, keeping
-a derived field true, dated notes, deletes refused while other records refer to the row, and
-inserting many new rows at once.
+a derived field true, dated notes, deletes refused while other records refer to the row,
+inserting many new rows at once, and moving the rows that refer to one record to another (a
+merge: ``relink``) and back (its undo: ``relink_back``).
 """
 
 from __future__ import annotations
