@@ -500,3 +500,13 @@ def test_the_survivor_s_timeline_shows_what_the_duplicate_had(manager_client, fa
 
     shown = {item["record_id"] for item in response.json()["results"]}
     assert {str(c.pk) for c in family["communications"]} <= shown
+
+
+def test_merges_filter_by_undone_and_refuse_a_bad_boolean(manager_client, family):
+    merge_id = customer_merge(manager_client, family["survivor"], [family["duplicate"]])["X-CRM-Merge"]
+
+    assert manager_client.get(f"{CRM}/merges?undone=false").json()["count"] == 1
+    assert manager_client.get(f"{CRM}/merges?undone=true").json()["count"] == 0
+    manager_client.post(f"{CRM}/merges/{merge_id}/undo")
+    assert manager_client.get(f"{CRM}/merges?undone=true").json()["count"] == 1
+    assert manager_client.get(f"{CRM}/merges?undone=-58800").status_code == 400
