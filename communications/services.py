@@ -13,6 +13,10 @@ Writes of communications. Invariants guarded here:
 - a lead's and a customer's ``last_contacted_at`` equal the latest communication about them:
   the leads' and customers' own services move them forward on every log and recompute them
   when a communication's date or links change or it is deleted;
+- a communication never refers to a lead or customer merged away: logging holds their keys
+  (``FOR KEY SHARE``) and follows one merged meanwhile to its survivor; a merge moves the
+  communications of the merged records in one statement (``communications_relink``), and its
+  undo moves exactly those back, or refuses (409) when one was deleted or relinked since;
 - a rep's pending follow-ups on leads handed to someone else go with the leads
   (``reassign_leads_with_follow_ups``);
 - a follow-up digest is e-mailed only to an active representative with an address, once per
@@ -42,8 +46,10 @@ from crm_project.core.exceptions import Conflict
 from crm_project.core.history import changes_between, jsonable, snapshot
 from crm_project.core.jobs.services import job_create
 from crm_project.core.models import HistoryAction
+from crm_project.core.redirects import hold_key_following_merges
 from crm_project.core.roles import check_crm_user, is_manager
-from crm_project.core.services import apply_changes, lock_for_update
+from crm_project.core.services import apply_changes, lock_for_update, relink, relink_back
+from customers.models import Customer
 from customers.services import customer_record_contact, customer_refresh_last_contacted
 from leads.models import Lead
 from leads.services import lead_reassign_bulk, lead_record_contact, lead_refresh_last_contacted, leads_to_reassign
@@ -141,6 +147,26 @@ def _follow_locked_opportunity(communication: Communication, locked: dict) -> No
         communication.customer_id = communication.opportunity.customer_id
 
 
+def _hold_subjects(communication: Communication) -> None:
+    """
+    Hold the lead and the customer the communication is about until it commits (the lead
+    before the customer, the lock order of this module). One merged away meanwhile is
+    followed to its survivor, which the communication is then about: a merge either
+    finishes first (the communication goes to the survivor) or waits for this one (and
+    moves it there); nothing is logged on a record that no longer exists.
+    """
+    if communication.lead_id is not None:
+        lead_id = hold_key_following_merges(Lead, record_type="lead", pk=communication.lead_id)
+        if lead_id is None:
+            raise Conflict("The lead of this communication has just been deleted.")
+        communication.lead_id = lead_id
+    if communication.customer_id is not None:
+        customer_id = hold_key_following_merges(Customer, record_type="customer", pk=communication.customer_id)
+        if customer_id is None:
+            raise Conflict("The customer of this communication has just been deleted.")
+        communication.customer_id = customer_id
+
+
 def _latest_contact_by(field: str):
     """For ``refresh_derived``: the latest communication date per ``field`` value among ``ids``."""
 
@@ -181,6 +207,7 @@ def communication_log(*, actor, data: dict[str, Any]) -> Communication:
     # The opportunity stays as read here until this transaction ends: a concurrent move of it
     # to another customer waits, then moves this communication too.
     _follow_locked_opportunity(communication, _lock_opportunities([communication.opportunity_id]))
+    _hold_subjects(communication)
     _validate(communication)
     communication.save()
     _noted(
@@ -435,3 +462,50 @@ def follow_up_digests_enqueue(*, day: dt.date) -> int:
             )
             queued += 1
     return queued
+
+
+# --- merges (``crm_project/merging``): the communications of merged records move to the survivor ---
+
+MERGE_LINKS = ("customer", "lead")
+
+
+def communications_relink(*, actor, field: str, from_ids, to_id) -> dict[str, list[str]]:
+    """
+    Move every communication about the customers (``field="customer"``) or leads (``"lead"``)
+    ``from_ids`` to ``to_id`` in one UPDATE, one history entry each, and recompute the
+    survivor's ``last_contacted_at``; answer the moves for ``communications_relink_back``.
+    """
+    assert field in MERGE_LINKS
+    moves = relink(
+        Communication,
+        field,
+        from_ids=from_ids,
+        to_id=to_id,
+        record_type=RECORD_TYPE,
+        actor=actor,
+        timeline_field="customer_id",
+    )
+    _recompute_after_relink(field, [to_id])
+    return moves
+
+
+def communications_relink_back(*, actor, field: str, moves, current_id) -> None:
+    """Undo ``communications_relink``; 409 naming a communication deleted or relinked since."""
+    assert field in MERGE_LINKS
+    relink_back(
+        Communication,
+        field,
+        moves=moves,
+        current_id=current_id,
+        record_type=RECORD_TYPE,
+        actor=actor,
+        timeline_field="customer_id",
+    )
+    _recompute_after_relink(field, [current_id, *moves])
+
+
+def _recompute_after_relink(field: str, ids) -> None:
+    if field == "lead":
+        _recompute_last_contacted(lead_ids=ids, customer_ids=())
+    else:
+        _recompute_last_contacted(lead_ids=(), customer_ids=ids)

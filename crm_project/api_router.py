@@ -29,6 +29,7 @@ crm_patterns = [
     re_path(
         r"^customers/(?P<pk>[0-9a-fA-F-]{36})/timeline/?$", CustomerTimelineView.as_view(), name="customer-timeline"
     ),
+    path("", include("crm_project.merging.api.urls")),
     path("", include("customers.api.urls")),
     path("", include("leads.api.urls")),
     path("", include("opportunities.api.urls")),

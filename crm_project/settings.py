@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "communications",
     "segments",
     "crm_project.reporting",
+    "crm_project.merging",
 ]
 
 MIDDLEWARE = [
@@ -307,7 +308,7 @@ SPECTACULAR_SETTINGS = {
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_URLS_REGEX = r"^/api/.*$"
-CORS_EXPOSE_HEADERS = ["ETag", "Retry-After", "X-Request-ID", "Location"]
+CORS_EXPOSE_HEADERS = ["ETag", "Retry-After", "X-Request-ID", "Location", "X-CRM-Merge"]
 
 # --- Security (production) --------------------------------------------------------------
 
@@ -377,6 +378,9 @@ WEBHOOK_LEASE_SECONDS = env_int("WEBHOOK_LEASE_SECONDS", 40)
 # Each process keeps the list of active subscriptions this long (every change asks for it);
 # a subscription created, changed or switched off applies on every host within this time.
 WEBHOOK_SUBSCRIPTIONS_CACHE_SECONDS = env_int("WEBHOOK_SUBSCRIPTIONS_CACHE_SECONDS", 2)
+
+# How long a merge of customers or leads can be undone (``crm_project/merging``).
+MERGE_UNDO_DAYS = env_int("MERGE_UNDO_DAYS", 30)
 
 # --- Email (follow-up digests) ----------------------------------------------------------
 

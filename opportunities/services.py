@@ -18,7 +18,10 @@ Writes of opportunities. Invariants guarded here:
   history entry (``stage_changed``, ``closed_won``...), in the change's transaction;
 - changing the customer or the lead moves the opportunity's communications with it, in the
   same transaction (``opportunity_relinked``; the communications domain receives it);
-- only managers delete opportunities, and never one that communications refer to (409).
+- only managers delete opportunities, and never one that communications refer to (409);
+- a merge moves the opportunities of the merged customers or leads at once
+  (``opportunities_relink``; the merge moves their communications itself), and its undo
+  moves exactly those back, or refuses (409) naming one deleted or relinked since.
 """
 
 from __future__ import annotations
@@ -35,7 +38,14 @@ from crm_project.core.history import changes_between, relink_customer, snapshot
 from crm_project.core.models import HistoryAction
 from crm_project.core.numbering import next_daily_number
 from crm_project.core.roles import check_crm_user, is_manager
-from crm_project.core.services import append_note, apply_changes, delete_unless_referenced, lock_for_update
+from crm_project.core.services import (
+    append_note,
+    apply_changes,
+    delete_unless_referenced,
+    lock_for_update,
+    relink,
+    relink_back,
+)
 from customers.selectors import customer_list_visible_to
 from leads.selectors import lead_list_visible_to
 
@@ -294,3 +304,41 @@ def opportunity_delete(*, actor, opportunity: Opportunity, if_match: str | None 
     # Written first: the history outlives the record, and a refused delete rolls it back.
     _noted(opportunity, action=HistoryAction.DELETED, actor=actor)
     delete_unless_referenced(opportunity, name=opportunity.opportunity_number, instead="Close it as lost instead.")
+
+
+# --- merges (``crm_project/merging``): the opportunities of merged records move to the survivor ---
+
+# What a merge relinks, and the customer whose timeline then shows the opportunity.
+MERGE_LINKS = ("customer", "lead")
+
+
+def opportunities_relink(*, actor, field: str, from_ids, to_id) -> dict[str, list[str]]:
+    """
+    Move every opportunity of the customers (``field="customer"``) or leads (``"lead"``)
+    ``from_ids`` to ``to_id`` at once, one history entry each; answer the moves for
+    ``opportunities_relink_back``. Their communications move with the merged record's own.
+    """
+    assert field in MERGE_LINKS
+    return relink(
+        Opportunity,
+        field,
+        from_ids=from_ids,
+        to_id=to_id,
+        record_type=RECORD_TYPE,
+        actor=actor,
+        timeline_field="customer_id",
+    )
+
+
+def opportunities_relink_back(*, actor, field: str, moves, current_id) -> None:
+    """Undo ``opportunities_relink``; 409 naming an opportunity deleted or relinked since."""
+    assert field in MERGE_LINKS
+    relink_back(
+        Opportunity,
+        field,
+        moves=moves,
+        current_id=current_id,
+        record_type=RECORD_TYPE,
+        actor=actor,
+        timeline_field="customer_id",
+    )

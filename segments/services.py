@@ -18,6 +18,9 @@ Invariants guarded here:
 - bulk assign and remove run in one transaction with a constant number of queries whatever
   the number of ids; duplicates count once; unknown ids are a 400 naming them, with nothing
   changed; at most ``MAX_CUSTOMER_IDS`` ids per call;
+- a merge of customers gives the duplicates' memberships to the survivor without double
+  membership (``segment_memberships_merge``), recounted under the segments' locks, and its
+  undo puts back exactly the rows it moved or dropped (same ids), or refuses (409);
 - every write advances ``updated_at`` (the ETag), a recount that corrects the count too;
   update and delete check the client's ``If-Match`` under the row lock.
 """
@@ -41,7 +44,7 @@ from crm_project.core.exceptions import Conflict
 from crm_project.core.jobs.services import job_create
 from crm_project.core.models import HistoryAction, Job
 from crm_project.core.roles import is_manager
-from crm_project.core.services import apply_changes, apply_tracked_changes, lock_for_update
+from crm_project.core.services import apply_changes, apply_tracked_changes, lock_for_update, pk_in
 from crm_project.core.webhooks.events import emit
 from customers.models import Customer
 
@@ -441,3 +444,114 @@ def segments_due_for_refresh() -> QuerySet[Segment]:
 def segment_refresh_start(*, day) -> Job:
     """Ask for the nightly refresh of the ``auto_refresh`` segments (one job per day, however often asked)."""
     return job_create(kind="segment_refresh", key=f"segment_refresh:{day.isoformat()}")
+
+
+# --- merges (``crm_project/merging``): the memberships of merged customers ------------------------
+
+
+def _membership_rows(queryset) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": row["id"],
+            "segment_id": str(row["segment_id"]),
+            "customer_id": str(row["customer_id"]),
+            "added_by_id": row["added_by_id"],
+            "added_at": history.jsonable(row["added_at"]),
+        }
+        for row in queryset.order_by("segment_id", "customer_id").values(
+            "id", "segment_id", "customer_id", "added_by_id", "added_at"
+        )
+    ]
+
+
+def segment_memberships_merge(*, actor, survivor_id: uuid.UUID, duplicate_ids: Sequence[uuid.UUID]) -> dict:
+    """
+    The duplicates' memberships go to the survivor: a row of a segment the survivor is not in
+    moves to it (once per segment), any other is dropped, so nobody is in a segment twice and
+    each count stays true (recounted under the segment's lock). One history entry and one
+    ``segment.membership_changed`` event per segment touched. Answers what
+    ``segment_memberships_unmerge`` needs: ``{"moved": [rows], "dropped": [rows]}``.
+    """
+    touched = SegmentMembership.objects.filter(customer_id__in=list(duplicate_ids)).values("segment_id")
+    # The segment rows first, in id order, as every membership change takes them.
+    segment_ids = segments_lock(segment_ids=touched)
+    if not segment_ids:
+        return {"moved": [], "dropped": []}
+    rows = _membership_rows(SegmentMembership.objects.filter(customer_id__in=list(duplicate_ids)))
+    survivor_in = {
+        str(pk)
+        for pk in SegmentMembership.objects.filter(customer_id=survivor_id, segment_id__in=segment_ids).values_list(
+            "segment_id", flat=True
+        )
+    }
+    moved, dropped = [], []
+    for row in rows:
+        if row["segment_id"] in survivor_in:
+            dropped.append(row)
+        else:
+            moved.append(row)
+            survivor_in.add(row["segment_id"])
+    # QuerySet.update and a DELETE statement send no signals: the counts are kept true below.
+    SegmentMembership.objects.filter(pk__in=[row["id"] for row in moved]).update(customer_id=survivor_id)
+    if dropped:
+        where, params = pk_in(SegmentMembership, [row["id"] for row in dropped], connection)
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {_MEMBERSHIP_TABLE} WHERE {where}", params)
+    _recount_and_note(segment_ids, actor, left=rows, joined=[{**row, "customer_id": str(survivor_id)} for row in moved])
+    return {"moved": moved, "dropped": dropped}
+
+
+def segment_memberships_unmerge(*, actor, survivor_id: uuid.UUID, memberships: Mapping[str, list[dict]]) -> None:
+    """
+    Undo ``segment_memberships_merge`` once the duplicates are back: moved rows go back to
+    their customer, dropped rows come back as they were (same id, same ``added_at``). 409
+    naming the segment when a moved row has since left it, or a segment was deleted.
+    """
+    moved, dropped = memberships.get("moved", []), memberships.get("dropped", [])
+    wanted = sorted({row["segment_id"] for row in [*moved, *dropped]})
+    if not wanted:
+        return
+    segment_ids = segments_lock(segment_ids=wanted)
+    missing = set(wanted) - {str(pk) for pk in segment_ids}
+    if missing:
+        raise Conflict(f"The segment {sorted(missing)[0]} was deleted after the merge; the merge cannot be undone.")
+    present = set(
+        SegmentMembership.objects.filter(pk__in=[row["id"] for row in moved], customer_id=survivor_id).values_list(
+            "pk", flat=True
+        )
+    )
+    for row in moved:
+        if row["id"] not in present:
+            code = Segment.objects.filter(pk=row["segment_id"]).values_list("code", flat=True).first()
+            raise Conflict(
+                f"The customer has since left the segment {code}, which it joined by the merge; "
+                "the merge cannot be undone."
+            )
+    for row in moved:
+        SegmentMembership.objects.filter(pk=row["id"]).update(customer_id=row["customer_id"])
+    SegmentMembership.objects.bulk_create(
+        [
+            SegmentMembership(
+                id=row["id"],
+                segment_id=row["segment_id"],
+                customer_id=row["customer_id"],
+                added_by_id=row["added_by_id"],
+                added_at=row["added_at"],
+            )
+            for row in dropped
+        ]
+    )
+    _recount_and_note(
+        segment_ids, actor, left=[{**row, "customer_id": str(survivor_id)} for row in moved], joined=[*moved, *dropped]
+    )
+
+
+def _recount_and_note(segment_ids, actor, *, left: list[dict], joined: list[dict]) -> None:
+    """Recount each segment (its row locked by the caller) and note who left and who joined it."""
+    for segment in Segment.objects.filter(pk__in=segment_ids).order_by("pk"):
+        count_before = segment.customer_count
+        _store_true_count(segment)
+        gone = [uuid.UUID(row["customer_id"]) for row in left if row["segment_id"] == str(segment.pk)]
+        came = [uuid.UUID(row["customer_id"]) for row in joined if row["segment_id"] == str(segment.pk)]
+        _note_memberships(segment, actor, gone, added=False, count_before=count_before)
+        _note_memberships(segment, actor, came, added=True, count_before=count_before)

@@ -22,10 +22,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models
+from django.db import connection, models
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from crm_project.core.copying import bulk_insert
 from crm_project.core.models import HistoryEntry
 
 SOURCES = ("api", "admin", "command", "import", "task", "merge")
@@ -138,7 +139,8 @@ def record_change(**kwargs: Any) -> HistoryEntry:
 def record_changes(entries: Iterable[HistoryEntry]) -> int:
     """Write many entries at once (the bulk paths), in the caller's transaction."""
     entries = list(entries)
-    HistoryEntry.objects.bulk_create(entries, batch_size=1000)
+    # Through COPY on PostgreSQL: a merge writes a thousand entries or more at once.
+    bulk_insert(entries)
     return len(entries)
 
 
@@ -150,6 +152,35 @@ def relink_customer(*, record_type: str, record_ids: Iterable, customer_id) -> i
     return HistoryEntry.objects.filter(record_type=record_type, record_id__in=list(record_ids)).update(
         customer_id=customer_id
     )
+
+
+def move_timeline(*, from_customer_ids: Iterable, to_customer_id) -> dict[str, list[int]]:
+    """
+    Show on ``to_customer_id``'s timeline every entry shown on one of ``from_customer_ids``'
+    (a merge of customers; the entries themselves are unchanged). Answers the entries moved,
+    by the customer they came from, for ``move_timeline_back``. One UPDATE per customer.
+    """
+    table = HistoryEntry._meta.db_table
+    moves: dict[str, list[int]] = {}
+    with connection.cursor() as cursor:
+        for customer_id in from_customer_ids:
+            cursor.execute(
+                f"UPDATE {table} SET customer_id = %s WHERE customer_id = %s RETURNING id",
+                [_db_uuid(to_customer_id), _db_uuid(customer_id)],
+            )
+            moves[str(customer_id)] = [row[0] for row in cursor.fetchall()]
+    return moves
+
+
+def move_timeline_back(moves: Mapping[str, list[int]]) -> None:
+    """Undo ``move_timeline``: each entry back on the timeline it came from."""
+    for customer_id, entry_ids in moves.items():
+        HistoryEntry.objects.filter(pk__in=entry_ids).update(customer_id=customer_id)
+
+
+def _db_uuid(value) -> Any:
+    field = HistoryEntry._meta.get_field("customer_id")
+    return field.get_db_prep_value(field.to_python(value), connection)
 
 
 # --- reading it ---------------------------------------------------------------------------------------

@@ -347,3 +347,27 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id} → {self.subscription_id} ({self.status})"
+
+
+class MergeRedirect(models.Model):
+    """
+    A record merged into another (Sentry's ``GroupRedirect``): its row is gone, its id still
+    answers, with a 404 naming the survivor (``core/redirects.py``). Written and removed by the
+    merge services with the merge; domain-free, so every layer may follow it.
+    """
+
+    # "customer", "lead".
+    record_type = models.CharField(max_length=20)
+    record_id = models.UUIDField()
+    merged_into = models.UUIDField()
+    # The merge that made it (its undo removes it).
+    merge_id = models.UUIDField(db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["record_type", "record_id"], name="mergeredirect_record_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.record_type} {self.record_id} → {self.merged_into}"

@@ -296,6 +296,83 @@ def _(manager, rep):
     return {("segment", "membership_added"), ("segment", "membership_removed")}
 
 
+@recipe("opportunities_relink")
+def _(manager, rep):
+    duplicate, survivor = CustomerFactory(), CustomerFactory()
+    OpportunityFactory(customer=duplicate)
+    opportunities.opportunities_relink(actor=manager, field="customer", from_ids=[duplicate.pk], to_id=survivor.pk)
+    return {("opportunity", "updated")}
+
+
+@recipe("opportunities_relink_back")
+def _(manager, rep):
+    duplicate, survivor = CustomerFactory(), CustomerFactory()
+    OpportunityFactory(customer=duplicate)
+    moves = opportunities.opportunities_relink(
+        actor=manager, field="customer", from_ids=[duplicate.pk], to_id=survivor.pk
+    )
+    HistoryEntry.objects.all().delete()
+    opportunities.opportunities_relink_back(actor=manager, field="customer", moves=moves, current_id=survivor.pk)
+    return {("opportunity", "updated")}
+
+
+@recipe("communications_relink")
+def _(manager, rep):
+    duplicate, survivor = CustomerFactory(), CustomerFactory()
+    CommunicationFactory(customer=duplicate)
+    communications.communications_relink(actor=manager, field="customer", from_ids=[duplicate.pk], to_id=survivor.pk)
+    return {("communication", "updated")}
+
+
+@recipe("communications_relink_back")
+def _(manager, rep):
+    duplicate, survivor = LeadFactory(), LeadFactory()
+    CommunicationFactory(customer=None, lead=duplicate)
+    moves = communications.communications_relink(
+        actor=manager, field="lead", from_ids=[duplicate.pk], to_id=survivor.pk
+    )
+    HistoryEntry.objects.all().delete()
+    communications.communications_relink_back(actor=manager, field="lead", moves=moves, current_id=survivor.pk)
+    return {("communication", "updated")}
+
+
+@recipe("leads_relink_converted_customer")
+def _(manager, rep):
+    duplicate, survivor = CustomerFactory(), CustomerFactory()
+    LeadFactory(status=LeadStatus.CONVERTED, converted_customer=duplicate)
+    leads.leads_relink_converted_customer(actor=manager, from_ids=[duplicate.pk], to_id=survivor.pk)
+    return {("lead", "updated")}
+
+
+@recipe("leads_relink_converted_customer_back")
+def _(manager, rep):
+    duplicate, survivor = CustomerFactory(), CustomerFactory()
+    LeadFactory(status=LeadStatus.CONVERTED, converted_customer=duplicate)
+    moves = leads.leads_relink_converted_customer(actor=manager, from_ids=[duplicate.pk], to_id=survivor.pk)
+    HistoryEntry.objects.all().delete()
+    leads.leads_relink_converted_customer_back(actor=manager, moves=moves, current_id=survivor.pk)
+    return {("lead", "updated")}
+
+
+@recipe("segment_memberships_merge")
+def _(manager, rep):
+    segment, duplicate, survivor = SegmentFactory(), CustomerFactory(), CustomerFactory()
+    segments.segment_assign_customers(actor=manager, segment=segment, customer_ids=[duplicate.pk])
+    HistoryEntry.objects.all().delete()
+    segments.segment_memberships_merge(actor=manager, survivor_id=survivor.pk, duplicate_ids=[duplicate.pk])
+    return {("segment", "membership_added"), ("segment", "membership_removed")}
+
+
+@recipe("segment_memberships_unmerge")
+def _(manager, rep):
+    segment, duplicate, survivor = SegmentFactory(), CustomerFactory(), CustomerFactory()
+    segments.segment_assign_customers(actor=manager, segment=segment, customer_ids=[duplicate.pk])
+    moved = segments.segment_memberships_merge(actor=manager, survivor_id=survivor.pk, duplicate_ids=[duplicate.pk])
+    HistoryEntry.objects.all().delete()
+    segments.segment_memberships_unmerge(actor=manager, survivor_id=survivor.pk, memberships=moved)
+    return {("segment", "membership_added"), ("segment", "membership_removed")}
+
+
 @recipe("segment_apply_criteria")
 def _(manager, rep):
     CustomerFactory(city="Pune")

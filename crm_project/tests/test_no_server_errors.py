@@ -24,6 +24,7 @@ from drf_spectacular.generators import SchemaGenerator
 from communications.tests.factories import CommunicationFactory
 from crm_project.core.integrity import _constraints_by_name
 from crm_project.core.models import Job, WebhookDelivery, WebhookEvent, WebhookSubscription
+from crm_project.merging.models import Merge
 from customers.tests.factories import CustomerFactory
 from leads.models import Lead
 from leads.tests.factories import LeadFactory
@@ -175,6 +176,7 @@ COLLECTION_RECORD = {
     "communications": "communication",
     "segments": "segment",
     "webhooks": "webhook",
+    "merges": "merge",
 }
 
 
@@ -192,6 +194,8 @@ def records() -> dict:
         "communication": CommunicationFactory(customer=customer),
         "segment": SegmentFactory(),
         "job": Job.objects.create(kind="lead_export"),
+        # A merge that moved nothing: its undo has nothing to refuse.
+        "merge": Merge.objects.create(kind="customer", survivor_id=customer.pk),
     }
 
 

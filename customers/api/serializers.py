@@ -42,7 +42,8 @@ class CustomerSerializer(serializers.ModelSerializer):
         memberships = getattr(customer, "prefetched_memberships", None)
         if memberships is None:
             memberships = customer.segment_memberships.all()
-        return [membership.segment_id for membership in memberships]
+        # In the order the customer joined them (an unordered prefetch has no order of its own).
+        return [membership.segment_id for membership in sorted(memberships, key=lambda membership: membership.pk)]
 
 
 class CustomerInputSerializer(StrictModelSerializer):

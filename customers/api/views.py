@@ -26,6 +26,7 @@ from .serializers import CustomerInputSerializer, CustomerSerializer
 @extend_schema(tags=["customers"])
 class CustomerViewSet(HistoryActionMixin, ExportActionMixin, CRMModelViewSet):
     history_record_type = "customer"
+    merged_record_type = "customer"
     csv_export = CUSTOMER_EXPORT
     serializer_class = CustomerSerializer
     input_serializer_class = CustomerInputSerializer

@@ -39,6 +39,7 @@ from .serializers import (
 @extend_schema(tags=["leads"])
 class LeadViewSet(HistoryActionMixin, ExportActionMixin, CRMModelViewSet):
     history_record_type = "lead"
+    merged_record_type = "lead"
     csv_export = LEAD_EXPORT
     serializer_class = LeadSerializer
     input_serializer_class = LeadUpdateSerializer

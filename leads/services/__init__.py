@@ -35,7 +35,12 @@ reassignment), ``contact.py`` (bookkeeping of contacts, called by the communicat
 """
 
 from .bulk import LeadBulkCreateResult, lead_bulk_create, lead_import_start, lead_reassign_bulk, leads_to_reassign
-from .contact import lead_record_contact, lead_refresh_last_contacted
+from .contact import (
+    lead_record_contact,
+    lead_refresh_last_contacted,
+    leads_relink_converted_customer,
+    leads_relink_converted_customer_back,
+)
 from .records import lead_create, lead_delete, lead_update
 from .rules import CREATE_FIELDS, REQUIRED_FIELDS
 from .transitions import lead_assign, lead_convert, lead_mark_contacted, lead_mark_lost, lead_qualify
@@ -57,5 +62,7 @@ __all__ = [
     "lead_record_contact",
     "lead_refresh_last_contacted",
     "lead_update",
+    "leads_relink_converted_customer",
+    "leads_relink_converted_customer_back",
     "leads_to_reassign",
 ]

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from crm_project.core import history
 from crm_project.core.models import HistoryAction
-from crm_project.core.services import refresh_derived
+from crm_project.core.services import refresh_derived, relink, relink_back
 from leads.models import Lead, LeadStatus
 
 from .rules import RECORD_TYPE
@@ -49,3 +49,32 @@ def lead_refresh_last_contacted(*, lead_ids: Iterable, latest_contact: Callable[
     (the communications domain reads it, under the lock ``refresh_derived`` takes first).
     """
     refresh_derived(Lead, "last_contacted_at", lead_ids, compute=latest_contact)
+
+
+def leads_relink_converted_customer(*, actor, from_ids, to_id) -> dict[str, list[str]]:
+    """
+    A merge of customers: the leads converted into ``from_ids`` now name ``to_id`` as their
+    customer (one history entry each); answer the moves for ``leads_relink_converted_customer_back``.
+    """
+    return relink(
+        Lead,
+        "converted_customer",
+        from_ids=from_ids,
+        to_id=to_id,
+        record_type=RECORD_TYPE,
+        actor=actor,
+        timeline_field="converted_customer_id",
+    )
+
+
+def leads_relink_converted_customer_back(*, actor, moves, current_id) -> None:
+    """Undo ``leads_relink_converted_customer``; 409 naming a lead deleted or relinked since."""
+    relink_back(
+        Lead,
+        "converted_customer",
+        moves=moves,
+        current_id=current_id,
+        record_type=RECORD_TYPE,
+        actor=actor,
+        timeline_field="converted_customer_id",
+    )

@@ -12,6 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 
 from crm_project.core.history import history_of
 from crm_project.core.models import HistoryAction, HistoryEntry
@@ -59,7 +60,7 @@ class HistoryActionMixin:
     def _history_record_id(self, pk):
         try:
             return self.get_object().pk
-        except Http404:
+        except (Http404, NotFound):
             # Gone (deleted, or merged away): a manager still reads what happened to it.
             record_id = _as_uuid(pk)
             kept = HistoryEntry.objects.filter(record_type=self.history_record_type, record_id=record_id)

@@ -5,11 +5,16 @@ service, render with the output serializer. Subclasses name their selector and s
 
 from __future__ import annotations
 
+import uuid
+
 from django.db.models import Model, QuerySet
+from django.http import Http404
 from rest_framework import status, viewsets
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from crm_project.core.redirects import merged_into
 from crm_project.core.versioning import etag_for
 
 from .permissions import HasCRMRole
@@ -27,6 +32,13 @@ class ParsesEveryBody:
             request.data  # noqa: B018 - parsing is the point
 
 
+class MergedAway(NotFound):
+    """A merged record's id: 404, naming the record it was merged into."""
+
+    def __init__(self, survivor_id):
+        super().__init__({"detail": "This record was merged into another.", "merged_into": str(survivor_id)})
+
+
 class CRMModelViewSet(ParsesEveryBody, viewsets.GenericViewSet):
     """
     list, create, retrieve, update (PUT and PATCH both take a partial body) and destroy.
@@ -37,6 +49,8 @@ class CRMModelViewSet(ParsesEveryBody, viewsets.GenericViewSet):
     input_serializer_class = None
     # Read by the schema generator: detail answers carry an ETag header.
     sends_etag = True
+    # The record type of merge redirects: a merged id answers 404 naming its survivor.
+    merged_record_type: str | None = None
 
     # --- hooks for subclasses ---------------------------------------------------------
 
@@ -56,6 +70,27 @@ class CRMModelViewSet(ParsesEveryBody, viewsets.GenericViewSet):
 
     def get_queryset(self) -> QuerySet:
         return self.visible_queryset()
+
+    def get_object(self):
+        try:
+            return super().get_object()
+        except Http404:
+            self._refuse_merged_away()
+            raise
+
+    def _refuse_merged_away(self) -> None:
+        """A record merged into another answers 404 naming the survivor, to whoever may see it."""
+        if self.merged_record_type is None:
+            return
+        try:
+            record_id = uuid.UUID(str(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)))
+        except ValueError:
+            return
+        if self.visible_queryset().filter(pk=record_id).exists():
+            return  # There, but filtered out of this action: not merged.
+        survivor = merged_into(record_type=self.merged_record_type, record_id=record_id)
+        if survivor is not None and self.visible_queryset().filter(pk=survivor).exists():
+            raise MergedAway(survivor)
 
     def get_input_serializer_class(self):
         return self.input_serializer_class or self.get_serializer_class()

@@ -94,7 +94,7 @@ def emit(
         type=event_type,
         record_type=record_type,
         record_id=record.pk,
-        data=data if data is not None else _render(record_type, record),
+        data=_as_json(data) if data is not None else _render(record_type, record),
         previous=dict(previous or {}),
         subscription_ids=_ids(subscriptions),
     )

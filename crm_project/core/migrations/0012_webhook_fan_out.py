@@ -5,7 +5,7 @@ class Migration(migrations.Migration):
     """Events name their subscriptions; their deliveries are written after the commit (the fan-out)."""
 
     dependencies = [
-        ("core", "0010_webhook_sweep_schedule"),
+        ("core", "0011_mergeredirect"),
     ]
 
     operations = [
