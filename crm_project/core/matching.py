@@ -164,7 +164,8 @@ def company_name_key(name: str | None) -> str:
     # "L.L.C." and "S.A." are one word each; other punctuation separates words ("Pvt.Ltd.").
     folded = _ACRONYM_DOTS.sub(lambda match: match.group(0).replace(".", ""), folded)
     words = _NOT_WORD.sub(" ", folded).split()
-    while len(words) > 1 and words[-1] in LEGAL_SUFFIXES:
+    # "Müller GmbH & Co. KG": the "and" left between two suffixes goes with them.
+    while len(words) > 1 and (words[-1] in LEGAL_SUFFIXES or words[-1] == "and"):
         words.pop()
     while len(words) > 1 and words[0] in LEADING_WORDS:
         words.pop(0)
@@ -178,6 +179,13 @@ def match_keys(*, company_name: str | None, email: str | None, phone: str | None
         "match_email_domain": email_domain_key(email),
         "match_phone": phone_key(phone),
     }
+
+
+def set_match_keys(record) -> None:
+    """Set a record's ``match_*`` keys from its company name, e-mail and phone (before its save)."""
+    keys = match_keys(company_name=record.company_name, email=record.email, phone=record.phone)
+    for name, value in keys.items():
+        setattr(record, name, value)
 
 
 # --- trigram similarity, as pg_trgm computes it -------------------------------------------------
