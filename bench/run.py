@@ -30,6 +30,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from duplicates_bench import DUPLICATES_SECTION
 from history_bench import HISTORY_SECTION
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -506,10 +507,18 @@ def write_report(path: Path, args, facts, results, duplicates, cache: str, took:
         )
     verdicts = targets(results, floor, duplicates)
     lines += ["", "## Targets", "", *verdicts, ""]
-    # The import under load (``--import``) and the cost of history (``--history``) are measured
-    # on their own: their sections stay.
+    # The import under load (``--import``), the cost of history (``--history``) and duplicate
+    # matching (``--duplicates``) are measured on their own: their sections stay.
     old = path.read_text() if path.exists() else ""
-    kept = [section for section in (kept_section(old, IMPORT_SECTION), kept_section(old, HISTORY_SECTION)) if section]
+    kept = [
+        section
+        for section in (
+            kept_section(old, IMPORT_SECTION),
+            kept_section(old, HISTORY_SECTION),
+            kept_section(old, DUPLICATES_SECTION),
+        )
+        if section
+    ]
     path.write_text("\n".join(lines) + "".join(f"\n{section}\n" for section in kept))
     return verdicts
 
@@ -575,6 +584,11 @@ def main() -> None:
         from history_bench import main as history_main
 
         sys.exit(history_main([arg for arg in sys.argv[1:] if arg != "--history"]))
+    if "--duplicates" in sys.argv[1:]:
+        # Duplicate matching at 100,000 customers and 1,000,000 leads: its own benchmark and options.
+        from duplicates_bench import main as duplicates_main
+
+        sys.exit(duplicates_main([arg for arg in sys.argv[1:] if arg != "--duplicates"]))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--database", default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/crm_bench")
@@ -604,6 +618,12 @@ def main() -> None:
         action="store_true",
         help="instead of the scenarios: what history and webhooks cost writes, and the customer timeline at 1M "
         "history rows (bench/history_bench.py; its options: bench/run --history --help)",
+    )
+    parser.add_argument(
+        "--duplicates",
+        action="store_true",
+        help="instead of the scenarios: check-duplicates and find_duplicates at 100,000 customers and 1,000,000 "
+        "leads (bench/duplicates_bench.py; its options: bench/run --duplicates --help)",
     )
     args = parser.parse_args()
     if args.import_load:
