@@ -538,8 +538,8 @@ def test_duplicates_parse_into_their_typed_models(sign_in, rep):
     client = sign_in(rep)
     customer = CustomerFactory(company_name="Lotus Retail Pvt Ltd", email="a@lotus.example")
     CustomerFactory(company_name="Lotus Retail", email="b@lotus.example")
-    lead = LeadFactory(company_name="Lotus Retail", assigned_to=rep, phone="9845012345")
-    LeadFactory(company_name="Other", assigned_to=None, phone="+91 98450 12345")
+    lead = LeadFactory(company_name="Lotus Retail", assigned_to=rep, phone="9845012345", email="a@one.example")
+    LeadFactory(company_name="Other", assigned_to=None, phone="+91 98450 12345", email="b@two.example")
 
     [twin] = crm_customers_duplicates_list.sync(customer.pk, client=client)
     assert isinstance(twin, CustomerDuplicate)
