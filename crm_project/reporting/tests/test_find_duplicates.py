@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import random
 import uuid
 
 import pytest
 from django.core.management import CommandError, call_command
 
-from crm_project.core.duplicate_clusters import MAX_KEY_GROUP, _similar_name_pairs
+from crm_project.core.duplicate_clusters import MAX_KEY_GROUP, _similar_name_pairs, name_threshold
 from crm_project.core.matching import trigram_similarity
 from customers.tests.factories import CustomerFactory
 from leads.tests.factories import LeadFactory
@@ -101,7 +102,18 @@ def test_similar_name_pairs_find_every_pair_over_the_threshold():
         "zenith motors",
         "zenith motor",
     ]
+    rng = random.Random(5)
+    words = ["sharma", "verma", "lotus", "retail", "traders", "textile", "textiles", "kumar", "sons", "and", "ab"]
+    names += [" ".join(rng.choice(words) for _ in range(rng.randint(1, 3))) for _ in range(150)]
     indexed = dict(enumerate(names))
     expected = {(i, j) for i in indexed for j in indexed if i < j and trigram_similarity(names[i], names[j]) >= 0.5}
     assert expected  # the test compares something
     assert _similar_name_pairs(indexed, 0.5) == expected
+    stricter = {(i, j) for i, j in expected if trigram_similarity(names[i], names[j]) >= 0.714}
+    assert _similar_name_pairs(indexed, 0.714) == stricter
+
+
+def test_names_alone_are_paired_from_the_similarity_that_reaches_the_min_score():
+    assert name_threshold(0.5) == pytest.approx(0.5 / 0.7)
+    assert name_threshold(0.2) == 0.5
+    assert name_threshold(0.9) == 1.0
