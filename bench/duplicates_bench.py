@@ -311,7 +311,7 @@ def measure_find_duplicates() -> tuple[float, str]:
 # --- the report -----------------------------------------------------------------------------------
 
 
-def report(api_rows, find_seconds: float, find_summary: str, took: float, requests: int) -> str:
+def report(api_rows, find_seconds: float, find_summary: str, took: float, requests: int, load: str) -> str:
     from django.db import connection
 
     from customers.models import Customer
@@ -323,7 +323,8 @@ def report(api_rows, find_seconds: float, find_summary: str, took: float, reques
         "",
         f"Run on {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC ({took / 60:.0f} minutes, data load included when "
         f"not already there). Machine: {os.cpu_count()} cores, {platform.platform()}; PostgreSQL "
-        f"{connection.pg_version // 10000}, Python {platform.python_version()}. "
+        f"{connection.pg_version // 10000}, Python {platform.python_version()}; load average as it began "
+        f"{load} (the machine is shared: other work meanwhile inflates every figure). "
         f"{Customer.objects.count():,} customers, {Lead.objects.count():,} leads "
         f"({VARIANT_SHARE:.0%} planted variants of earlier records).",
         "",
@@ -379,6 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-find", action="store_true", help="leave out find_duplicates")
     args = parser.parse_args(argv)
     started = time.monotonic()
+    load = " / ".join(f"{value:.1f}" for value in os.getloadavg())
     ensure_database(args.database)
     setup_django(args.database)
 
@@ -401,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_find:
         say("find_duplicates…")
         find_seconds, find_summary = measure_find_duplicates()
-    section = report(api_rows, find_seconds, find_summary, time.monotonic() - started, args.requests)
+    section = report(api_rows, find_seconds, find_summary, time.monotonic() - started, args.requests, load)
     write_section(args.output, section)
     say(section)
     say(f"Written to {args.output}")
