@@ -380,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-find", action="store_true", help="leave out find_duplicates")
     args = parser.parse_args(argv)
     started = time.monotonic()
-    load = " / ".join(f"{value:.1f}" for value in os.getloadavg())
+    load_average = " / ".join(f"{value:.1f}" for value in os.getloadavg())
     ensure_database(args.database)
     setup_django(args.database)
 
@@ -403,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_find:
         say("find_duplicates…")
         find_seconds, find_summary = measure_find_duplicates()
-    section = report(api_rows, find_seconds, find_summary, time.monotonic() - started, args.requests, load)
+    section = report(api_rows, find_seconds, find_summary, time.monotonic() - started, args.requests, load_average)
     write_section(args.output, section)
     say(section)
     say(f"Written to {args.output}")
