@@ -30,6 +30,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from duplicates_bench import DUPLICATES_SECTION
 from history_bench import HISTORY_SECTION
 from merge_bench import MERGE_SECTION
 
@@ -507,8 +508,9 @@ def write_report(path: Path, args, facts, results, duplicates, cache: str, took:
         )
     verdicts = targets(results, floor, duplicates)
     lines += ["", "## Targets", "", *verdicts, ""]
-    # The import under load (``--import``), the cost of history (``--history``) and the large
-    # merge (``--merge``) are measured on their own: their sections stay.
+    # The import under load (``--import``), the cost of history (``--history``), the large merge
+    # (``--merge``) and duplicate matching (``--duplicates``) are measured on their own: their
+    # sections stay.
     old = path.read_text() if path.exists() else ""
     kept = [
         section
@@ -516,6 +518,7 @@ def write_report(path: Path, args, facts, results, duplicates, cache: str, took:
             kept_section(old, IMPORT_SECTION),
             kept_section(old, HISTORY_SECTION),
             kept_section(old, MERGE_SECTION),
+            kept_section(old, DUPLICATES_SECTION),
         )
         if section
     ]
@@ -589,6 +592,11 @@ def main() -> None:
         from merge_bench import main as merge_main
 
         sys.exit(merge_main([arg for arg in sys.argv[1:] if arg != "--merge"]))
+    if "--duplicates" in sys.argv[1:]:
+        # Duplicate matching at 100,000 customers and 1,000,000 leads: its own benchmark and options.
+        from duplicates_bench import main as duplicates_main
+
+        sys.exit(duplicates_main([arg for arg in sys.argv[1:] if arg != "--duplicates"]))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--database", default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/crm_bench")
@@ -624,6 +632,12 @@ def main() -> None:
         action="store_true",
         help="instead of the scenarios: the merge of a customer holding 1,000 communications and 100 "
         "opportunities, and its undo (bench/merge_bench.py; its options: bench/run --merge --help)",
+    )
+    parser.add_argument(
+        "--duplicates",
+        action="store_true",
+        help="instead of the scenarios: check-duplicates and find_duplicates at 100,000 customers and 1,000,000 "
+        "leads (bench/duplicates_bench.py; its options: bench/run --duplicates --help)",
     )
     args = parser.parse_args()
     if args.import_load:

@@ -268,7 +268,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Leads, opportunities, communications, customers and segments for a wholesale "
         "garment supplier. Authenticate with `POST /api/v1/auth/token`, then press "
-        "**Authorize** and paste the `access` token."
+        "**Authorize** and paste the `access` token. Before creating a lead or customer, "
+        "`POST .../check-duplicates` with its body lists the likely duplicates already there."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -2,11 +2,12 @@ from django.contrib import admin
 from django.core.cache import cache
 
 from crm_project.core.admin import ServiceModelAdmin, money, short_date, truncated
+from crm_project.core.matching import MatchProbe
 from crm_project.core.text import person_name
 
 from . import services
 from .models import Customer
-from .selectors import customer_list_visible_to
+from .selectors import customer_duplicates, customer_list_visible_to
 
 
 class CountryFilter(admin.SimpleListFilter):
@@ -54,6 +55,7 @@ class CustomerAdmin(ServiceModelAdmin):
     list_select_related = ["account_manager"]
     readonly_fields = ["customer_code", "last_contacted_at", "created_at", "updated_at"]
     date_hierarchy = "created_at"
+    duplicate_number_field = "customer_code"
     # Its segments and communications are added by those apps (``add_inline``).
     fieldsets = [
         (None, {"fields": ["customer_code", "company_name", "industry", "is_active"]}),
@@ -97,6 +99,9 @@ class CustomerAdmin(ServiceModelAdmin):
 
     def visible_queryset(self, request):
         return customer_list_visible_to(request.user).prefetch_related(None)
+
+    def find_duplicates(self, request, obj):
+        return customer_duplicates(request.user, probe=MatchProbe.of_record(obj), exclude_pk=obj.pk)
 
     def create_record(self, request, data):
         return services.customer_create(actor=request.user, data=data)

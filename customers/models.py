@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 
 from crm_project.core.models import CRMRecord
 
@@ -58,6 +59,10 @@ class Customer(CRMRecord):
         related_name="+",
         editable=False,
     )
+    # Duplicate matching keys (crm_project/core/matching.py), kept by the customer services.
+    match_company_name = models.CharField(max_length=200, blank=True, default="", editable=False)
+    match_email_domain = models.CharField(max_length=254, blank=True, default="", editable=False)
+    match_phone = models.CharField(max_length=10, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -76,6 +81,13 @@ class Customer(CRMRecord):
             models.Index(fields=["country", "created_at"], name="customer_country_created_idx"),
             models.Index(fields=["last_contacted_at"], name="customer_last_contacted_idx"),
             models.Index(fields=["annual_spend"], name="customer_annual_spend_idx"),
+            # Duplicate look-ups and find_duplicates' self-joins; records without a key are left
+            # out. The company name's trigram index is in the match_keys migration (PostgreSQL only).
+            models.Index(Lower("email"), condition=~Q(email=""), name="customer_email_lower_idx"),
+            models.Index(fields=["match_phone"], condition=~Q(match_phone=""), name="customer_match_phone_idx"),
+            models.Index(
+                fields=["match_email_domain"], condition=~Q(match_email_domain=""), name="customer_match_domain_idx"
+            ),
         ]
 
     def __str__(self) -> str:

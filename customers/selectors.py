@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Prefetch, QuerySet
 
+from crm_project.core.duplicates import duplicate_candidates
+from crm_project.core.matching import MatchProbe
 from crm_project.core.roles import has_crm_role
 
 from .models import Customer
@@ -20,3 +24,14 @@ def customer_list_visible_to(user) -> QuerySet[Customer]:
     if not has_crm_role(user):
         return queryset.none()
     return queryset
+
+
+def customer_duplicates(user, *, probe: MatchProbe, exclude_pk=None) -> list[dict[str, Any]]:
+    """
+    The customers ``user`` may see that are likely the customer ``probe`` describes (a saved
+    one: ``MatchProbe.of_record``; one about to be created: ``MatchProbe.of``), best first,
+    scored and explained (``crm_project/core/duplicates.py``), without ``exclude_pk``.
+    """
+    return duplicate_candidates(
+        customer_list_visible_to(user), probe, number_field="customer_code", exclude_pk=exclude_pk
+    )

@@ -8,6 +8,8 @@ Writes of customers. Invariants guarded here:
   customer tells the subscribers of ``customer.created``;
 - only managers delete customers, and never one that leads, opportunities or
   communications still refer to (409);
+- the duplicate-matching keys (``match_*``) follow the company name, e-mail and phone on every
+  write (``crm_project/core/matching.py``);
 - ``last_contacted_at`` is the latest communication about the customer: moved forward as
   communications are logged, recomputed when one is moved or deleted (called by the
   communications domain; only these functions write it).
@@ -24,6 +26,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from crm_project.core.changes import created, note_change
+from crm_project.core.matching import set_match_keys
 from crm_project.core.models import HistoryAction
 from crm_project.core.numbering import next_running_number
 from crm_project.core.roles import check_crm_user, is_manager
@@ -84,6 +87,7 @@ def customer_create(*, actor, data: dict[str, Any]) -> Customer:
     customer = Customer(created_by=actor if getattr(actor, "pk", None) else None)
     apply_changes(customer, data, allowed=EDITABLE_FIELDS)
     customer.customer_code = next_running_number(CUSTOMER_NUMBER_PREFIX)
+    set_match_keys(customer)
     customer.save()
     changes = created(customer, ("customer_code", *EDITABLE_FIELDS))
     _noted(customer, action=HistoryAction.CREATED, actor=actor, changes=changes, event="customer.created")
@@ -98,6 +102,7 @@ def customer_update(*, actor, customer: Customer, data: dict[str, Any], if_match
     changes = apply_tracked_changes(customer, data, allowed=EDITABLE_FIELDS)
     if changes:
         customer.touch()
+        set_match_keys(customer)
         customer.save()
         _noted(customer, action=HistoryAction.UPDATED, actor=actor, changes=changes)
     return customer

@@ -24,13 +24,14 @@ from crm_project.core.admin import (
     short_date,
     truncated,
 )
+from crm_project.core.matching import MatchProbe
 from crm_project.core.roles import is_manager
 from crm_project.core.text import person_name, plural
 from customers.selectors import customer_list_visible_to
 
 from . import services
 from .models import UPDATABLE_STATUSES, Lead, LeadStatus
-from .selectors import lead_assignable_users, lead_follow_ups_due_today, lead_list_visible_to
+from .selectors import lead_assignable_users, lead_duplicates, lead_follow_ups_due_today, lead_list_visible_to
 
 
 class AssignedToFilter(admin.SimpleListFilter):
@@ -112,6 +113,7 @@ class LeadConvertForm(forms.Form):
 
 @admin.register(Lead)
 class LeadAdmin(ObjectActionsMixin, ServiceModelAdmin):
+    duplicate_number_field = "lead_number"
     # Its communications are added by that app (``add_inline``).
     # What a rep works the list by, narrow enough for a 1366 px laptop with the filters shown:
     # long names are cut (whole on hover), dates are short.
@@ -175,6 +177,9 @@ class LeadAdmin(ObjectActionsMixin, ServiceModelAdmin):
 
     def visible_queryset(self, request):
         return lead_list_visible_to(request.user)
+
+    def find_duplicates(self, request, obj):
+        return lead_duplicates(request.user, probe=MatchProbe.of_record(obj), exclude_pk=obj.pk)
 
     def create_record(self, request, data):
         return services.lead_create(actor=request.user, data=data)

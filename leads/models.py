@@ -99,6 +99,10 @@ class Lead(CRMRecord):
         related_name="+",
         editable=False,
     )
+    # Duplicate matching keys (crm_project/core/matching.py), kept by the lead services.
+    match_company_name = models.CharField(max_length=200, blank=True, default="", editable=False)
+    match_email_domain = models.CharField(max_length=254, blank=True, default="", editable=False)
+    match_phone = models.CharField(max_length=10, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -163,6 +167,12 @@ class Lead(CRMRecord):
                 fields=["next_follow_up_date"],
                 condition=Q(status__in=["new", "contacted", "qualified"]),
                 name="lead_open_follow_up_idx",
+            ),
+            # Duplicate look-ups and find_duplicates' self-joins (the email has its unique index;
+            # the company name's trigram index is in the match_keys migration, PostgreSQL only).
+            models.Index(fields=["match_phone"], condition=~Q(match_phone=""), name="lead_match_phone_idx"),
+            models.Index(
+                fields=["match_email_domain"], condition=~Q(match_email_domain=""), name="lead_match_domain_idx"
             ),
         ]
 

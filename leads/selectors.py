@@ -11,6 +11,8 @@ from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Quer
 from django.utils import timezone
 
 from crm_project.core.dates import check_range, end_exclusive_of, start_of
+from crm_project.core.duplicates import duplicate_candidates
+from crm_project.core.matching import MatchProbe
 from crm_project.core.roles import crm_users, has_crm_role, is_manager
 
 from .models import OPEN_STATUSES, Lead, LeadSource, LeadStatus
@@ -33,6 +35,15 @@ def lead_visibility_q(user) -> Q:
 
 def lead_list_visible_to(user) -> QuerySet[Lead]:
     return Lead.objects.filter(lead_visibility_q(user)).select_related("assigned_to")
+
+
+def lead_duplicates(user, *, probe: MatchProbe, exclude_pk=None) -> list[dict[str, Any]]:
+    """
+    The leads ``user`` may see that are likely the lead ``probe`` describes (a saved one:
+    ``MatchProbe.of_record``; one about to be created: ``MatchProbe.of``), best first, scored
+    and explained (``crm_project/core/duplicates.py``), without ``exclude_pk``.
+    """
+    return duplicate_candidates(lead_list_visible_to(user), probe, number_field="lead_number", exclude_pk=exclude_pk)
 
 
 def lead_follow_ups_due_today(

@@ -36,6 +36,16 @@ from crm_project.core.jobs.services import job_cancel
 from crm_project.core.models import Job, JobStatus
 from crm_project.core.text import day, day_and_time, person_name, plural
 
+# The reasons of a possible duplicate, in words.
+REASON_WORDS = {
+    "same_email": "same e-mail",
+    "same_phone": "same phone",
+    "same_email_domain": "same e-mail domain",
+    "similar_company_name": "similar company name",
+    "similar_contact_name": "similar contact name",
+}
+DUPLICATES_IN_WARNING = 5
+
 # What a service raises to refuse: shown to the admin user, never a server error.
 SERVICE_REFUSALS = (ValidationError, DomainError, PermissionDenied)
 
@@ -293,9 +303,18 @@ class ServiceModelAdmin(admin.ModelAdmin):
     changes_per_history_page = 100
     # A website typed without a scheme means https (Django 6's default, opted into now).
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    # The field a record is known by in the list of its possible duplicates (``find_duplicates``).
+    duplicate_number_field = ""
 
     def visible_queryset(self, request):
         raise NotImplementedError
+
+    def find_duplicates(self, request, obj) -> list[dict] | None:
+        """
+        The record's likely duplicates among those the user may see (the domain's selector),
+        shown on its page and warned of when it is added; ``None`` for records not matched.
+        """
+        return None
 
     def create_record(self, request, data: dict):
         raise NotImplementedError
@@ -328,6 +347,51 @@ class ServiceModelAdmin(admin.ModelAdmin):
             setattr(obj, field.attname, getattr(saved, field.attname))
         obj._state.adding = False
         obj._state.db = saved._state.db
+        if not change:
+            self._warn_of_duplicates(request, saved)
+
+    # --- possible duplicates (``core/duplicates.py``) -----------------------------------------
+
+    def _duplicate_rows(self, request, obj) -> list[dict] | None:
+        candidates = self.find_duplicates(request, obj)
+        if candidates is None:
+            return None
+        return [
+            {
+                **candidate,
+                "number": candidate[self.duplicate_number_field],
+                "url": reverse(
+                    f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_change",
+                    args=[quote(candidate["id"])],
+                ),
+                "percent": round(candidate["score"] * 100),
+                "why": ", ".join(REASON_WORDS[reason] for reason in candidate["reasons"]),
+            }
+            for candidate in candidates
+        ]
+
+    def _warn_of_duplicates(self, request, obj) -> None:
+        """A new record that looks like existing ones is saved (it may be right), with a warning naming them."""
+        rows = self._duplicate_rows(request, obj)
+        if not rows:
+            return
+        shown = rows[:DUPLICATES_IN_WARNING]
+        links = format_html_join(
+            "; ",
+            '<a href="{}">{} {}</a> ({})',
+            ((row["url"], row["number"], row["company_name"], row["why"]) for row in shown),
+        )
+        more = f" and {plural(len(rows) - len(shown), 'more')}" if len(rows) > len(shown) else ""
+        self.message_user(
+            request,
+            format_html(
+                "{} may already be here: {}{}. Its page lists its possible duplicates; check them before going on.",
+                obj,
+                links,
+                more,
+            ),
+            level=messages.WARNING,
+        )
 
     def save_related(self, request, form, formsets, change):
         # Inline rows saved through services (segment membership) are refused like the form.
@@ -354,6 +418,10 @@ class ServiceModelAdmin(admin.ModelAdmin):
         return history_of(record_type=self.model._meta.model_name, record_id=obj.pk)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.pk is not None and not add:
+            duplicates = self._duplicate_rows(request, obj)
+            if duplicates is not None:
+                context = {**context, "shows_duplicates": True, "record_duplicates": duplicates}
         if self.shows_history and obj is not None and obj.pk is not None:
             latest = list(self._history(obj)[: self.changes_on_record_page + 1])
             context = {

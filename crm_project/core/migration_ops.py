@@ -32,3 +32,11 @@ ENABLE_TRIGRAM = PostgreSQLOnly(
     sql="CREATE EXTENSION IF NOT EXISTS pg_trgm;",
     reverse_sql=migrations.RunSQL.noop,
 )
+
+
+def trigram_column_index(table: str, column: str, name: str) -> PostgreSQLOnly:
+    """A GIN trigram index on the column itself, for ``column % 'text'`` (pg_trgm's similarity operator)."""
+    return PostgreSQLOnly(
+        sql=f'CREATE INDEX IF NOT EXISTS {name} ON {table} USING gin ("{column}" gin_trgm_ops);',
+        reverse_sql=f"DROP INDEX IF EXISTS {name};",
+    )

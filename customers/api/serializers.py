@@ -5,6 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from crm_project.core.api.duplicates import DuplicateCandidateSerializer
 from crm_project.core.api.fields import ActiveUserField, MoneyField
 from crm_project.core.api.serializers import StrictModelSerializer, api_field_names, render
 from crm_project.core.roles import system_actor
@@ -53,6 +54,10 @@ class CustomerInputSerializer(StrictModelSerializer):
     class Meta:
         model = Customer
         fields = api_field_names(Customer, EDITABLE_FIELDS)
+
+
+class CustomerDuplicateSerializer(DuplicateCandidateSerializer):
+    customer_code = serializers.CharField(read_only=True)
 
 
 def webhook_data(customer) -> dict:

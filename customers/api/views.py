@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
 
+from crm_project.core.api.duplicates import DuplicatesActionMixin
 from crm_project.core.api.history import HistoryActionMixin
 from crm_project.core.api.jobs import ExportActionMixin
 from crm_project.core.api.viewsets import CRMModelViewSet
 from customers import services
 from customers.exports import CUSTOMER_EXPORT
 from customers.filters import CustomerFilterSet
-from customers.selectors import customer_list_visible_to
+from customers.selectors import customer_duplicates, customer_list_visible_to
 
-from .serializers import CustomerInputSerializer, CustomerSerializer
+from .serializers import CustomerDuplicateSerializer, CustomerInputSerializer, CustomerSerializer
 
 
 @extend_schema_view(
@@ -22,11 +23,14 @@ from .serializers import CustomerInputSerializer, CustomerSerializer
     update=extend_schema(summary="Update a customer (partial)"),
     partial_update=extend_schema(summary="Update a customer (partial)"),
     destroy=extend_schema(summary="Delete a customer (managers only)"),
+    duplicates=extend_schema(responses=CustomerDuplicateSerializer(many=True)),
+    check_duplicates=extend_schema(responses=CustomerDuplicateSerializer(many=True)),
 )
 @extend_schema(tags=["customers"])
-class CustomerViewSet(HistoryActionMixin, ExportActionMixin, CRMModelViewSet):
+class CustomerViewSet(HistoryActionMixin, DuplicatesActionMixin, ExportActionMixin, CRMModelViewSet):
     history_record_type = "customer"
     merged_record_type = "customer"
+    duplicate_serializer_class = CustomerDuplicateSerializer
     csv_export = CUSTOMER_EXPORT
     serializer_class = CustomerSerializer
     input_serializer_class = CustomerInputSerializer
@@ -36,6 +40,9 @@ class CustomerViewSet(HistoryActionMixin, ExportActionMixin, CRMModelViewSet):
 
     def visible_queryset(self):
         return customer_list_visible_to(self.request.user)
+
+    def find_duplicates(self, probe, exclude_pk=None):
+        return customer_duplicates(self.request.user, probe=probe, exclude_pk=exclude_pk)
 
     def create_record(self, data):
         return services.customer_create(actor=self.request.user, data=data)

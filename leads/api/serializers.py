@@ -10,6 +10,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from crm_project.core.api.duplicates import DuplicateCandidateSerializer
 from crm_project.core.api.fields import (
     ActiveUserField,
     DateOrDateTimeQueryField,
@@ -210,3 +211,7 @@ def webhook_data_many(leads) -> dict:
         rows = list(lead_list_visible_to(system_actor()).filter(pk__in=ids))
         rendered.update({row.pk: data for row, data in zip(rows, LeadSerializer(rows, many=True).data, strict=True)})
     return rendered
+
+
+class LeadDuplicateSerializer(DuplicateCandidateSerializer):
+    lead_number = serializers.CharField(read_only=True)

@@ -7,6 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from crm_project.core.api.duplicates import DuplicatesActionMixin
 from crm_project.core.api.history import HistoryActionMixin
 from crm_project.core.api.jobs import ExportActionMixin, JobSerializer, accepted
 from crm_project.core.api.schema import IF_MATCH
@@ -20,6 +21,7 @@ from .serializers import (
     LeadAnalyticsSummarySerializer,
     LeadConvertSerializer,
     LeadCreateSerializer,
+    LeadDuplicateSerializer,
     LeadFollowUpQuerySerializer,
     LeadImportRequestSerializer,
     LeadQualifySerializer,
@@ -35,11 +37,14 @@ from .serializers import (
     update=extend_schema(summary="Update a lead (partial)"),
     partial_update=extend_schema(summary="Update a lead (partial)"),
     destroy=extend_schema(summary="Delete a lead (managers only)"),
+    duplicates=extend_schema(responses=LeadDuplicateSerializer(many=True)),
+    check_duplicates=extend_schema(responses=LeadDuplicateSerializer(many=True)),
 )
 @extend_schema(tags=["leads"])
-class LeadViewSet(HistoryActionMixin, ExportActionMixin, CRMModelViewSet):
+class LeadViewSet(HistoryActionMixin, DuplicatesActionMixin, ExportActionMixin, CRMModelViewSet):
     history_record_type = "lead"
     merged_record_type = "lead"
+    duplicate_serializer_class = LeadDuplicateSerializer
     csv_export = LEAD_EXPORT
     serializer_class = LeadSerializer
     input_serializer_class = LeadUpdateSerializer
@@ -66,6 +71,9 @@ class LeadViewSet(HistoryActionMixin, ExportActionMixin, CRMModelViewSet):
 
     def get_input_serializer_class(self):
         return LeadCreateSerializer if self.action == "create" else LeadUpdateSerializer
+
+    def find_duplicates(self, probe, exclude_pk=None):
+        return selectors.lead_duplicates(self.request.user, probe=probe, exclude_pk=exclude_pk)
 
     def create_record(self, data):
         return services.lead_create(actor=self.request.user, data=data)

@@ -22,6 +22,8 @@ these functions (one module per concern, all importable from here). Invariants g
   signed; they never replace what is there;
 - every write advances ``updated_at`` (the ETag), and update/transition services check the
   client's ``If-Match`` under the row lock;
+- the duplicate-matching keys (``match_*``) follow the company name, e-mail and phone on every
+  write, the bulk paths included (``crm_project/core/matching.py``);
 - ``last_contacted_at`` is the latest communication about the lead: moved forward as
   communications are logged, recomputed when one is moved or deleted (``contact.py``);
 - the bulk paths keep every rule above: ``lead_bulk_create`` (imports) checks each row as

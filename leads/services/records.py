@@ -11,6 +11,7 @@ from django.db import transaction
 from crm_project.core.changes import created, note_change
 from crm_project.core.exceptions import Conflict
 from crm_project.core.history import snapshot
+from crm_project.core.matching import set_match_keys
 from crm_project.core.models import HistoryAction
 from crm_project.core.numbering import next_daily_number
 from crm_project.core.roles import is_manager
@@ -63,6 +64,7 @@ def new_lead(*, actor, lead_number: str, data: Mapping[str, Any]) -> Lead:
         created_by=actor if getattr(actor, "pk", None) else None,
     )
     apply_changes(lead, data, allowed=CREATE_FIELDS)
+    set_match_keys(lead)
     return lead
 
 
@@ -99,6 +101,7 @@ def lead_update(*, actor, lead: Lead, data: Mapping[str, Any], if_match: str | N
     changed = bool(apply_changes(lead, data, allowed=CREATE_FIELDS)) or changed
     if changed:
         lead.touch()
+        set_match_keys(lead)
         lead.save()
         reassigned = "lead.assigned" if lead.assigned_to_id != before["assigned_to_id"] else None
         noted(lead, before, action=HistoryAction.UPDATED, actor=actor, event=reassigned)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import factory
 from django.utils import timezone
 
+from crm_project.core.matching import company_name_key, email_domain_key, phone_key
 from customers.tests.factories import CustomerFactory
 from leads.models import Lead, LeadPriority, LeadSource, LeadStatus
 
@@ -28,6 +29,11 @@ class LeadFactory(factory.django.DjangoModelFactory):
     source = LeadSource.WEBSITE
     priority = LeadPriority.MEDIUM
     status = LeadStatus.NEW
+    phone = ""
+    # The duplicate-matching keys, as the services keep them.
+    match_company_name = factory.LazyAttribute(lambda record: company_name_key(record.company_name))
+    match_email_domain = factory.LazyAttribute(lambda record: email_domain_key(record.email))
+    match_phone = factory.LazyAttribute(lambda record: phone_key(record.phone))
     is_qualified = factory.LazyAttribute(lambda lead: lead.status == LeadStatus.QUALIFIED)
     qualification_score = factory.LazyAttribute(lambda lead: 80 if lead.is_qualified else None)
     qualified_at = factory.LazyAttribute(lambda lead: timezone.now() if lead.is_qualified else None)

@@ -425,14 +425,19 @@ COLLECTION_RECORD = {
 MANAGERS_ONLY = ("/api/v1/webhooks", "/api/v1/crm/merges")
 
 
-def read_operations(document: dict) -> list[tuple[str, str, str, str]]:
-    """(path, tag, operation id, name of the 200 answer's model) of every GET operation answering JSON."""
+def read_operations(document: dict) -> list[tuple[str, str, str, str, bool]]:
+    """
+    (path, tag, operation id, name of the 200 answer's model, whether it is a list of them) of
+    every GET operation answering JSON.
+    """
     found = []
     for path, item in document["paths"].items():
         operation = item.get("get")
         if operation is not None and "application/json" in operation["responses"]["200"]["content"]:
             answer = operation["responses"]["200"]["content"]["application/json"]["schema"]
-            found.append((path, operation["tags"][0], operation["operationId"], answer["$ref"].rsplit("/", 1)[1]))
+            is_list = answer.get("type") == "array"
+            reference = answer["items"]["$ref"] if is_list else answer["$ref"]
+            found.append((path, operation["tags"][0], operation["operationId"], reference.rsplit("/", 1)[1], is_list))
     return found
 
 
@@ -496,13 +501,18 @@ def test_every_read_parses_into_its_typed_model(generated, sign_in, rep_s_record
     client = sign_in(request.getfixturevalue(persona))
     operations = read_operations(generated.document)
     assert len(operations) >= 20
-    for path, tag, operation_id, model_name in operations:
+    for path, tag, operation_id, model_name, is_list in operations:
         module = operation_module(generated, tag, operation_id)
         answer = module.sync(client=client, **path_arguments(path, rep_s_records))
         if persona == "rep" and path.startswith(MANAGERS_ONLY):
             assert isinstance(answer, generated.models.ErrorDetail), f"GET {path}: {answer!r}"
             continue
         model = getattr(generated.models, model_name)
+        if is_list:
+            # A plain list (a record's duplicates): every item of its model.
+            assert isinstance(answer, list), f"GET {path}: {answer!r}"
+            assert all(isinstance(item, model) for item in answer), f"GET {path}: {answer!r}"
+            continue
         assert isinstance(answer, model), f"GET {path}: {answer!r}"
         if hasattr(answer, "results"):
             assert answer.results, f"GET {path} lists nothing"
@@ -517,6 +527,36 @@ def test_the_creation_row_of_the_stage_history_has_no_stage_left(sign_in, rep, r
     history = crm_opportunities_stage_history_list.sync(rep_s_records["opportunity"].pk, client=sign_in(rep))
     (creation,) = history.results
     assert creation.from_stage is None and creation.to_stage is OpportunityStageEnum.PROSPECTING
+
+
+def test_duplicates_parse_into_their_typed_models(sign_in, rep):
+    from crm_generated_client.api.customers import crm_customers_check_duplicates_create, crm_customers_duplicates_list
+    from crm_generated_client.api.leads import crm_leads_duplicates_list
+    from crm_generated_client.models import (
+        CustomerDuplicate,
+        DuplicateCheckRequest,
+        LeadDuplicate,
+        ReasonsEnum,
+        ValidationError,
+    )
+
+    client = sign_in(rep)
+    customer = CustomerFactory(company_name="Lotus Retail Pvt Ltd", email="a@lotus.example")
+    CustomerFactory(company_name="Lotus Retail", email="b@lotus.example")
+    lead = LeadFactory(company_name="Lotus Retail", assigned_to=rep, phone="9845012345", email="a@one.example")
+    LeadFactory(company_name="Other", assigned_to=None, phone="+91 98450 12345", email="b@two.example")
+
+    [twin] = crm_customers_duplicates_list.sync(customer.pk, client=client)
+    assert isinstance(twin, CustomerDuplicate)
+    assert twin.reasons == [ReasonsEnum.SIMILAR_COMPANY_NAME, ReasonsEnum.SAME_EMAIL_DOMAIN]
+    [lead_twin] = crm_leads_duplicates_list.sync(lead.pk, client=client)
+    assert isinstance(lead_twin, LeadDuplicate) and lead_twin.reasons == [ReasonsEnum.SAME_PHONE]
+    checked = crm_customers_check_duplicates_create.sync(
+        client=client, body=DuplicateCheckRequest(company_name="Lotus Retail Private Limited")
+    )
+    assert len(checked) == 2 and all(isinstance(item, CustomerDuplicate) for item in checked)
+    refused = crm_customers_check_duplicates_create.sync(client=client, body=DuplicateCheckRequest(contact_person="A"))
+    assert isinstance(refused, ValidationError)
 
 
 # --- errors -------------------------------------------------------------------------------------

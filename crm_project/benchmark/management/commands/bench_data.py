@@ -49,6 +49,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from communications.models import Communication, CommunicationDirection, CommunicationType
+from crm_project.core.matching import match_keys
 from crm_project.core.numbering import next_running_numbers, reserve_daily_numbers
 from crm_project.core.roles import SALES_MANAGER, SALES_REP
 from customers.models import CreditRating, Customer, OrderFrequency
@@ -565,19 +566,24 @@ class Command(BaseCommand):
                             + dt.timedelta(days=rng.randrange(-30, 61), seconds=rng.randrange(36_000))
                         )
                     converted_at = min(created + dt.timedelta(days=rng.randrange(1, 90)), now) if converted else None
+                    name = f"{rng.choice(PREFIXES)} {rng.choice(NOUNS)} {rng.choice(SUFFIXES)} {serial}"
+                    industry = rng.choice(INDUSTRIES)
+                    size = rng.choice(["1-10", "10-50", "50-100", "100-500", "500+"])
+                    contact = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+                    email, phone = f"contact{serial}@lead{serial}.example", f"+91 99{rng.randrange(10**8):08d}"
                     yield (
                         ids[index],
                         created,
                         created,
                         numbers[index],
-                        f"{rng.choice(PREFIXES)} {rng.choice(NOUNS)} {rng.choice(SUFFIXES)} {serial}",
-                        rng.choice(INDUSTRIES),
-                        rng.choice(["1-10", "10-50", "50-100", "100-500", "500+"]),
+                        name,
+                        industry,
+                        size,
                         "",
-                        f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+                        contact,
                         "Purchasing Manager",
-                        f"contact{serial}@lead{serial}.example",
-                        f"+91 99{rng.randrange(10**8):08d}",
+                        email,
+                        phone,
                         city,
                         state,
                         country,
@@ -596,6 +602,8 @@ class Command(BaseCommand):
                         customer_ids[rng.randrange(len(customer_ids))] if converted else None,
                         converted_at,
                         self.manager_id,
+                        # The duplicate-matching keys, as the lead services keep them.
+                        *match_keys(company_name=name, email=email, phone=phone).values(),
                     )
                     index += 1
 
@@ -612,16 +620,20 @@ class Command(BaseCommand):
                 serial = index + 1
                 city, state, country = rng.choice(PLACES)
                 created = self.now - dt.timedelta(days=rng.randrange(HISTORY_DAYS), seconds=rng.randrange(86400))
+                name = f"{rng.choice(PREFIXES)} {rng.choice(NOUNS)} {rng.choice(SUFFIXES)} {serial}"
+                industry = rng.choice(INDUSTRIES)
+                contact = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+                email, phone = f"buyer{serial}@customer{serial}.example", f"+91 98{rng.randrange(10**8):08d}"
                 yield (
                     pk,
                     created,
                     created,
                     code,
-                    f"{rng.choice(PREFIXES)} {rng.choice(NOUNS)} {rng.choice(SUFFIXES)} {serial}",
-                    rng.choice(INDUSTRIES),
-                    f"{rng.choice(FIRST)} {rng.choice(LAST)}",
-                    f"buyer{serial}@customer{serial}.example",
-                    f"+91 98{rng.randrange(10**8):08d}",
+                    name,
+                    industry,
+                    contact,
+                    email,
+                    phone,
                     "",
                     "",
                     city,
@@ -635,6 +647,8 @@ class Command(BaseCommand):
                     rng.random() > 0.05,
                     self.customer_last_contact[index],
                     self.manager_id,
+                    # The duplicate-matching keys, as the customer services keep them.
+                    *match_keys(company_name=name, email=email, phone=phone).values(),
                 )
 
         self.loader.load(Customer, rows(), total, "customers")
