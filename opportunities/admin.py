@@ -31,7 +31,13 @@ from leads.models import Lead
 from leads.selectors import lead_list_visible_to
 
 from . import services
-from .models import OPEN_STAGES, Opportunity, OpportunityStage, OpportunityStageChange
+from .models import (
+    CHOOSABLE_FORECAST_CATEGORIES,
+    OPEN_STAGES,
+    Opportunity,
+    OpportunityStage,
+    OpportunityStageChange,
+)
 from .selectors import opportunity_list_visible_to
 
 
@@ -45,6 +51,7 @@ class OpportunityAdminForm(forms.ModelForm):
             "lead",
             "owner",
             "stage",
+            "forecast_category",
             "estimated_value",
             "probability",
             "expected_close_date",
@@ -60,6 +67,14 @@ class OpportunityAdminForm(forms.ModelForm):
             # Closing has its own actions (which ask for the loss reason); the service
             # refuses closed stages here anyway, this only keeps them out of the menu.
             self.fields["stage"].choices = [(stage.value, stage.label) for stage in OPEN_STAGES]
+        if "forecast_category" in self.fields:
+            # Blank follows the stage; a category picked here sticks through stage moves until
+            # closing (the service's rule). "Closed" belongs to won deals: closing sets it.
+            field = self.fields["forecast_category"]
+            field.required = False
+            field.choices = [("", "Follow the stage"), *((c.value, c.label) for c in CHOOSABLE_FORECAST_CATEGORIES)]
+            if self.instance.pk is None:
+                self.initial["forecast_category"] = ""
 
     def clean_products_interested(self):
         # An empty box means "nothing noted yet", stored as the field's default, not JSON null.
@@ -153,7 +168,7 @@ class OpportunityAdmin(ObjectActionsMixin, ServiceModelAdmin):
         "close_date",
     ]
     list_display_links = ["opportunity_number", "deal"]
-    list_filter = ["stage", "owner", "expected_close_date", "actual_close_date", "created_at"]
+    list_filter = ["stage", "forecast_category", "owner", "expected_close_date", "actual_close_date", "created_at"]
     list_select_related = ["customer", "owner"]
     search_fields = ["opportunity_number", "name", "description", "customer__company_name"]
     # "lead" joins these when the leads admin offers autocomplete (see get_autocomplete_fields).
@@ -172,7 +187,16 @@ class OpportunityAdmin(ObjectActionsMixin, ServiceModelAdmin):
         (None, {"fields": ["opportunity_number", "name", "description", "customer", "lead", "owner"]}),
         (
             "Pipeline",
-            {"fields": ["stage", "estimated_value", "probability", "expected_revenue", "expected_close_date"]},
+            {
+                "fields": [
+                    "stage",
+                    "forecast_category",
+                    "estimated_value",
+                    "probability",
+                    "expected_revenue",
+                    "expected_close_date",
+                ]
+            },
         ),
         ("Next step", {"fields": ["next_step", "next_step_date", "products_interested", "notes"]}),
         ("Outcome", {"fields": ["actual_close_date", "loss_reason"]}),

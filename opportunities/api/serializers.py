@@ -22,7 +22,13 @@ from crm_project.core.api.serializers import StrictModelSerializer, StrictSerial
 from crm_project.core.roles import system_actor
 from customers.selectors import customer_list_visible_to
 from leads.selectors import lead_list_visible_to
-from opportunities.models import CLOSED_STAGES, Opportunity, OpportunityStage, OpportunityStageChange
+from opportunities.models import (
+    CHOOSABLE_FORECAST_CATEGORIES,
+    CLOSED_STAGES,
+    Opportunity,
+    OpportunityStage,
+    OpportunityStageChange,
+)
 from opportunities.selectors import opportunity_list_visible_to
 from opportunities.services import EDITABLE_FIELDS
 
@@ -118,6 +124,12 @@ class OpportunityInputSerializer(StrictModelSerializer):
         choices=OpportunityStage.choices,
         required=False,
         help_text="An open stage (default prospecting); closed_won and closed_lost only through close.",
+    )
+    forecast_category = NamedChoiceField(
+        choices=[(c.value, c.label) for c in CHOOSABLE_FORECAST_CATEGORIES],
+        required=False,
+        help_text="Follows the stage until you choose one; your choice sticks through stage moves until the "
+        "opportunity closes, which sets closed (won) or omitted (lost).",
     )
     expected_close_date = TimestampField(required=False, allow_null=True)
     next_step_date = TimestampField(required=False, allow_null=True)
