@@ -34,11 +34,13 @@ from . import services
 from .models import (
     CHOOSABLE_FORECAST_CATEGORIES,
     OPEN_STAGES,
+    ForecastSnapshot,
     Opportunity,
     OpportunityStage,
     OpportunityStageChange,
+    Quota,
 )
-from .selectors import opportunity_list_visible_to
+from .selectors import opportunity_list_visible_to, quota_list_visible_to
 
 
 class OpportunityAdminForm(forms.ModelForm):
@@ -379,3 +381,63 @@ class OpportunityAdmin(ObjectActionsMixin, ServiceModelAdmin):
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, self.close_template, context)
+
+
+class QuotaAdminForm(forms.ModelForm):
+    class Meta:
+        model = Quota
+        fields = ["user", "period_start", "amount"]
+
+
+@admin.register(Quota)
+class QuotaAdmin(ServiceModelAdmin):
+    """Monthly targets: managers set them (the services refuse anyone else); reps see their own."""
+
+    form = QuotaAdminForm
+    list_display = ["period_start", "user", "amount"]
+    list_filter = ["period_start", "user"]
+    list_select_related = ["user"]
+    search_fields = ["user__username", "user__first_name", "user__last_name"]
+    autocomplete_fields = ["user"]
+    date_hierarchy = "period_start"
+
+    def visible_queryset(self, request):
+        return quota_list_visible_to(request.user).select_related("user")
+
+    def create_record(self, request, data):
+        return services.quota_create(actor=request.user, data=data)
+
+    def update_record(self, request, obj, data):
+        return services.quota_update(actor=request.user, quota=obj, data=data)
+
+    def delete_record(self, request, obj):
+        services.quota_delete(actor=request.user, quota=obj)
+
+
+@admin.register(ForecastSnapshot)
+class ForecastSnapshotAdmin(admin.ModelAdmin):
+    """The daily snapshots, read-only: written by the scheduled task (or manage.py forecast_snapshot)."""
+
+    list_display = [
+        "day",
+        "period_start",
+        "owner",
+        "quota",
+        "closed_won",
+        "commit",
+        "best_case",
+        "pipeline",
+        "weighted",
+    ]
+    list_filter = ["day", "period_start", "owner"]
+    list_select_related = ["owner"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

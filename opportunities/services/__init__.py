@@ -43,7 +43,7 @@ from crm_project.core.services import append_note, apply_changes, delete_unless_
 from customers.selectors import customer_list_visible_to
 from leads.selectors import lead_list_visible_to
 
-from .models import (
+from ..models import (
     CHOOSABLE_FORECAST_CATEGORIES,
     CLOSED_STAGES,
     CLOSING_PROBABILITY,
@@ -53,7 +53,7 @@ from .models import (
     OpportunityStageChange,
     compute_expected_revenue,
 )
-from .signals import opportunity_relinked
+from ..signals import opportunity_relinked
 
 OPPORTUNITY_NUMBER_PREFIX = "OPP"
 
@@ -339,3 +339,20 @@ def opportunity_delete(*, actor, opportunity: Opportunity, if_match: str | None 
     # Written first: the history outlives the record, and a refused delete rolls it back.
     _noted(opportunity, action=HistoryAction.DELETED, actor=actor)
     delete_unless_referenced(opportunity, name=opportunity.opportunity_number, instead="Close it as lost instead.")
+
+
+# Quotas and forecast snapshots: their own modules, importable from here.
+from .forecast import forecast_snapshot_take  # noqa: E402
+from .quotas import quota_create, quota_delete, quota_import, quota_update  # noqa: E402
+
+__all__ = [
+    "forecast_snapshot_take",
+    "opportunity_close",
+    "opportunity_create",
+    "opportunity_delete",
+    "opportunity_update",
+    "quota_create",
+    "quota_delete",
+    "quota_import",
+    "quota_update",
+]
