@@ -21,6 +21,7 @@ from opportunities.selectors import (
     opportunity_stage_history,
 )
 from opportunities.selectors.forecast import opportunity_forecast
+from opportunities.selectors.velocity import opportunity_velocity
 
 from .forecast import ForecastQuerySerializer, ForecastSerializer
 from .serializers import (
@@ -32,6 +33,7 @@ from .serializers import (
     PipelineStatsQuerySerializer,
     PipelineStatsSerializer,
 )
+from .velocity import VelocityQuerySerializer, VelocitySerializer
 
 # The path takes any segment (see lookup_value_regex); what it names is a UUID.
 OPPORTUNITY_ID = OpenApiParameter(
@@ -69,7 +71,7 @@ class OpportunityViewSet(HistoryActionMixin, ExportActionMixin, CRMModelViewSet)
     # Any path segment reaches the view (a malformed id is then a JSON 404, not a routing miss).
     lookup_value_regex = "[^/]+"
     # close honours If-Match like an update does.
-    extra_error_statuses = {"close": ["412"], "forecast": ["400"]}
+    extra_error_statuses = {"close": ["412"], "forecast": ["400"], "velocity": ["400"]}
 
     def visible_queryset(self):
         return opportunity_list_visible_to(self.request.user)
@@ -151,3 +153,24 @@ class OpportunityViewSet(HistoryActionMixin, ExportActionMixin, CRMModelViewSet)
         query.is_valid(raise_exception=True)
         forecast = opportunity_forecast(request.user, **query.validated_data)
         return Response(ForecastSerializer(forecast).data)
+
+    @extend_schema(
+        summary="Sales velocity from the stage history",
+        description=(
+            "Over the stage moves dated in the range: per open stage the entries, the days spent in it (mean and "
+            "median, by the entries that left it) and the share that moved on (to a later open stage or won); the "
+            "mean days from creation to won; win rates by the lead's source and the customer's industry; the mean "
+            "won value. Sales reps count their own opportunities only."
+        ),
+        parameters=[VelocityQuerySerializer],
+        responses=VelocitySerializer,
+    )
+    @action(detail=False, methods=["get"], url_path="analytics/velocity", filter_backends=[], pagination_class=None)
+    def velocity(self, request):
+        query = VelocityQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        velocity = opportunity_velocity(
+            request.user, start=params.get("start_date"), end=params.get("end_date"), owner_id=params.get("owner_id")
+        )
+        return Response(VelocitySerializer(velocity).data)

@@ -29,6 +29,7 @@ from crm_project.core.models import Job, JobStatus, WebhookDelivery, WebhookEven
 from crm_project.core.tests.factories import PASSWORD
 from customers.tests.factories import CustomerFactory
 from leads.tests.factories import LeadFactory
+from opportunities.models import Quota
 from opportunities.tests.factories import OpportunityFactory, OpportunityStageChangeFactory
 from segments.tests.factories import SegmentFactory, SegmentMembershipFactory
 
@@ -417,6 +418,7 @@ COLLECTION_RECORD = {
     "communications": "communication",
     "segments": "segment",
     "webhooks": "webhook",
+    "quotas": "quota",
 }
 # Managers' alone: a rep's read is refused, in the shared error model.
 MANAGERS_ONLY = ("/api/v1/webhooks",)
@@ -460,6 +462,7 @@ def rep_s_records(rep) -> dict:
     )
     segment = SegmentFactory(criteria={"city": "Mumbai"})
     SegmentMembershipFactory(segment=segment, customer=customer)
+    quota = Quota.objects.create(user=rep, period_start=dt.date(2026, 1, 1), amount=1000)
     job = Job.objects.create(kind="lead_export", owner=rep, status=JobStatus.SUCCEEDED, result={"rows": 1})
     webhook = WebhookSubscription.objects.create(url="https://hooks.example.com/crm", events=["*"], secret="whsec_t")
     event = WebhookEvent.objects.create(type="customer.created", record_type="customer", record_id=customer.pk)
@@ -483,6 +486,7 @@ def rep_s_records(rep) -> dict:
         "opportunity": opportunity,
         "communication": communication,
         "segment": segment,
+        "quota": quota,
     }
 
 
