@@ -171,6 +171,23 @@ class LeadAnalyticsSummarySerializer(serializers.Serializer):
     end_date = DateOrDateTimeQueryField(allow_null=True)
 
 
+class LeadCohortsQuerySerializer(serializers.Serializer):
+    by = serializers.ChoiceField(choices=["month"], default="month", help_text="The cohort: month of creation.")
+    start_date = DateOrDateTimeQueryField(required=False, help_text="First day counted (on created_at).")
+    end_date = DateOrDateTimeQueryField(required=False, help_text="Last day counted, inclusive.")
+
+
+class LeadCohortSerializer(serializers.Serializer):
+    cohort = serializers.CharField(help_text="The month the leads were created in, YYYY-MM.")
+    created = serializers.IntegerField()
+    contacted = serializers.IntegerField(help_text="Leads that ever reached contacted (qualified and converted too).")
+    qualified = serializers.IntegerField(help_text="Leads that ever reached qualified (converted too).")
+    converted = serializers.IntegerField()
+    median_days_to_convert = serializers.FloatField(
+        allow_null=True, help_text="Median days from creation to conversion; null without conversions."
+    )
+
+
 class LeadImportRequestSerializer(serializers.Serializer):
     """The import's form (multipart): a CSV in the columns ``export_leads`` writes, and how to take it."""
 
