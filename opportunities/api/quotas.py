@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import django_filters
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers
@@ -66,8 +67,8 @@ class QuotaViewSet(CRMModelViewSet):
     serializer_class = QuotaSerializer
     input_serializer_class = QuotaInputSerializer
     filterset_class = QuotaFilterSet
-    ordering_fields = ["period_start", "amount"]
-    ordering = ["period_start", "user_id", "id"]
+    # Listed by month, then user: no ordering parameter.
+    filter_backends = [DjangoFilterBackend]
     lookup_value_regex = "[^/]+"
 
     def visible_queryset(self):

@@ -23,8 +23,8 @@ from crm_project.core.roles import system_actor
 from customers.selectors import customer_list_visible_to
 from leads.selectors import lead_list_visible_to
 from opportunities.models import (
-    CHOOSABLE_FORECAST_CATEGORIES,
     CLOSED_STAGES,
+    ForecastCategory,
     Opportunity,
     OpportunityStage,
     OpportunityStageChange,
@@ -125,11 +125,12 @@ class OpportunityInputSerializer(StrictModelSerializer):
         required=False,
         help_text="An open stage (default prospecting); closed_won and closed_lost only through close.",
     )
+    # The full choice set (one enum for clients); closed is refused by the service (400).
     forecast_category = NamedChoiceField(
-        choices=[(c.value, c.label) for c in CHOOSABLE_FORECAST_CATEGORIES],
+        choices=ForecastCategory.choices,
         required=False,
         help_text="Follows the stage until you choose one; your choice sticks through stage moves until the "
-        "opportunity closes, which sets closed (won) or omitted (lost).",
+        "opportunity closes, which sets closed (won) or omitted (lost). closed itself cannot be chosen.",
     )
     expected_close_date = TimestampField(required=False, allow_null=True)
     next_step_date = TimestampField(required=False, allow_null=True)

@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from crm_project.core.api.fields import DateOrDateTimeQueryField
 from crm_project.core.api.filters import MAX_USER_ID
-from opportunities.models import OPEN_STAGES
+from opportunities.models import OpportunityStage
 
 
 class VelocityQuerySerializer(serializers.Serializer):
@@ -26,7 +26,8 @@ def _rate(help_text: str) -> serializers.FloatField:
 
 
 class StageVelocitySerializer(serializers.Serializer):
-    stage = serializers.ChoiceField(choices=[(stage.value, stage.label) for stage in OPEN_STAGES], read_only=True)
+    # The stages' own choice set (the open ones appear), so that clients share one stage enum.
+    stage = serializers.ChoiceField(choices=OpportunityStage.choices, read_only=True, help_text="An open stage.")
     entered = serializers.IntegerField(read_only=True, help_text="Moves into the stage (creation included).")
     average_days = _days("Mean days spent in it by the entries that left it; null when none did.")
     median_days = _days("Median days spent in it by the entries that left it; null when none did.")
