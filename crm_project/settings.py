@@ -265,8 +265,8 @@ SIMPLE_JWT = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "B2B CRM API",
     "DESCRIPTION": (
-        "Leads, opportunities, communications, customers and segments for a wholesale "
-        "garment supplier. Authenticate with `POST /api/v1/auth/token`, then press "
+        "Leads, opportunities (with forecasts against quotas and sales velocity), communications, "
+        "customers and segments for a wholesale garment supplier. Authenticate with `POST /api/v1/auth/token`, then press "
         "**Authorize** and paste the `access` token."
     ),
     "VERSION": "1.0.0",
