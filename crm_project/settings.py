@@ -266,8 +266,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "B2B CRM API",
     "DESCRIPTION": (
         "Leads, opportunities (with forecasts against quotas and sales velocity), communications, "
-        "customers and segments for a wholesale garment supplier. Authenticate with `POST /api/v1/auth/token`, then press "
-        "**Authorize** and paste the `access` token."
+        "customers and segments for a wholesale garment supplier. Authenticate with "
+        "`POST /api/v1/auth/token`, then press **Authorize** and paste the `access` token."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -219,3 +219,36 @@ def test_the_forecast_costs_the_same_queries_whatever_the_data_and_range(data, m
         response = manager_client.get(URL, {"period": "quarter", "start": "2026-01", "end": "2026-12"})
     assert response.status_code == 200
     assert len(large) == len(small)
+
+
+# --- manage.py forecast_report -------------------------------------------------------------------
+
+
+def test_forecast_report_json_is_the_apis_answer(data, manager_client, capsys):
+    import json
+
+    call_command("forecast_report", "--start", "2026-01", "--end", "2026-03", "--format", "json")
+    printed = json.loads(capsys.readouterr().out)
+    api = manager_client.get(URL, {"start": "2026-01", "end": "2026-03"}).json()
+    assert printed["forecast"] == api
+    assert printed["forecast"]["periods"][0]["commit"] == 17000.0
+    assert {stage["stage"] for stage in printed["velocity"]["stages"]} >= {"prospecting", "negotiation"}
+
+
+def test_forecast_report_csv_and_table(data, rep, capsys):
+    call_command(
+        "forecast_report", "--start", "2026-01", "--end", "2026-02", "--owner", rep.username, "--format", "csv"
+    )
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("period,quota,closed_won,commit,best_case,pipeline,weighted,attainment,snapshot_quota")
+    assert lines[1].startswith("2026-01,20000.00,8000.00,10000.00,5000.00,0.00,9500.00,40.00")
+    call_command("forecast_report", "--period", "quarter", "--start", "2026-01")
+    out = capsys.readouterr().out
+    assert "2026-Q1" in out and "Stage velocity" in out
+
+
+def test_forecast_report_refuses_a_bad_month(data):
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match="start"):
+        call_command("forecast_report", "--start", "2026-13")
