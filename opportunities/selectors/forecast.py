@@ -170,11 +170,14 @@ def _snapshots(user, periods: list[Period], owner_id: int | None) -> dict[str, d
     }
 
 
-def opportunity_forecast(user, *, period: str, start: dt.date, end: dt.date, owner_id: int | None = None) -> dict:
+def opportunity_forecast(
+    user, *, period: str, start: dt.date, end: dt.date, owner_id: int | None = None, snapshots: bool = True
+) -> dict:
     """
     ``{"periods": [{"period", "quota", "closed_won", "commit", "best_case", "pipeline",
     "weighted", "attainment", "snapshot"}], "totals": {...}}`` from ``start``'s month to
     ``end``'s, for ``owner_id`` or (without it) the team; a rep always gets their own.
+    ``snapshots=False`` leaves ``snapshot`` null and skips its two queries (the dashboard).
     """
     owner_id = forecast_scope(user, owner_id)
     periods = periods_between(period, start, end)
@@ -183,9 +186,9 @@ def opportunity_forecast(user, *, period: str, start: dt.date, end: dt.date, own
     by_month: dict[dt.date, list[dict]] = defaultdict(list)
     for (_owner, month), row in figures.items():
         by_month[month].append(row)
-    snapshots = _snapshots(user, periods, owner_id)
+    taken = _snapshots(user, periods, owner_id) if snapshots else {}
     rows = []
     for each in periods:
         row = _add_up(row for month in each.months for row in by_month[month])
-        rows.append({"period": each.label, **row, "snapshot": snapshots[each.label]})
+        rows.append({"period": each.label, **row, "snapshot": taken.get(each.label)})
     return {"periods": rows, "totals": _add_up(rows)}
