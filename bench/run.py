@@ -338,6 +338,11 @@ def database_facts() -> dict:
     return facts
 
 
+def add_months(month: dt.date, count: int) -> dt.date:
+    index = month.year * 12 + month.month - 1 + count
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
 def scenarios(facts: dict, today: dt.date) -> list[Scenario]:
     month_ago = (today - dt.timedelta(days=30)).isoformat()
     leads, opps, comms = f"{API}/leads", f"{API}/opportunities", f"{API}/communications"
@@ -376,6 +381,20 @@ def scenarios(facts: dict, today: dt.date) -> list[Scenario]:
         ),
         Scenario("pipeline stats", f"{opps}/pipeline/stats", kind="read", target_p95_ms=100.0),
         Scenario("lead analytics summary", f"{leads}/analytics/summary", kind="read", target_p95_ms=100.0),
+        Scenario(
+            "forecast, next 12 months (team)",
+            f"{opps}/forecast",
+            {"start": f"{today:%Y-%m}", "end": f"{add_months(today.replace(day=1), 11):%Y-%m}"},
+            kind="read",
+            target_p95_ms=100.0,
+        ),
+        Scenario(
+            "velocity, last 90 days (team)",
+            f"{opps}/analytics/velocity",
+            {"start_date": (today - dt.timedelta(days=90)).isoformat(), "end_date": today.isoformat()},
+            kind="read",
+            target_p95_ms=100.0,
+        ),
         Scenario("today's follow-ups", f"{leads}/follow-ups/today", first_page, target_p95_ms=filtered),
         Scenario(
             "a customer's communication history",

@@ -266,10 +266,11 @@ SIMPLE_JWT = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "B2B CRM API",
     "DESCRIPTION": (
-        "Leads, opportunities, communications, customers and segments for a wholesale "
-        "garment supplier. Authenticate with `POST /api/v1/auth/token`, then press "
-        "**Authorize** and paste the `access` token. Before creating a lead or customer, "
-        "`POST .../check-duplicates` with its body lists the likely duplicates already there."
+        "Leads, opportunities (with forecasts against quotas and sales velocity), communications, "
+        "customers and segments for a wholesale garment supplier. Authenticate with "
+        "`POST /api/v1/auth/token`, then press **Authorize** and paste the `access` token. Before "
+        "creating a lead or customer, `POST .../check-duplicates` with its body lists the likely "
+        "duplicates already there."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

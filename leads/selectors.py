@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from crm_project.core.dates import check_range, end_exclusive_of, start_of
@@ -133,3 +134,70 @@ def lead_assignable_users(user) -> QuerySet:
     if has_crm_role(user):
         return User.objects.filter(pk=user.pk)
     return User.objects.none()
+
+
+def lead_cohorts(user, *, start: dt.date | dt.datetime | None = None, end: dt.date | dt.datetime | None = None):
+    """
+    The leads ``user`` may see, by month of creation (in TIME_ZONE; ``start``/``end`` bound
+    ``created_at``, inclusive), oldest first: ``created``, and how many ever reached each step,
+    read from the lead's fields (the history is not replayed):
+
+    - converted: its status is converted (a converted lead counts in all three steps);
+    - qualified: converted, qualified now, or qualified once and lost since (``qualified_at`` is
+      kept); a lead moved back from qualified to new or contacted has it cleared and is not counted;
+    - contacted: qualified, contacted now, or with a communication logged (``last_contacted_at``);
+
+    and ``median_days_to_convert`` (creation to ``converted_at``, null without conversions). Two
+    queries: the counts grouped by month, and the conversion times.
+    """
+    check_range(start, end)
+    leads = Lead.objects.filter(lead_visibility_q(user))
+    if start is not None:
+        leads = leads.filter(created_at__gte=start_of(start))
+    if end is not None:
+        leads = leads.filter(created_at__lt=end_exclusive_of(end))
+    converted = Q(status=LeadStatus.CONVERTED)
+    qualified = converted | Q(status=LeadStatus.QUALIFIED) | Q(qualified_at__isnull=False)
+    contacted = qualified | Q(status=LeadStatus.CONTACTED) | Q(last_contacted_at__isnull=False)
+    leads = leads.annotate(cohort=TruncMonth("created_at"))
+    groups = (
+        leads.values("cohort")
+        .annotate(
+            created=Count("*"),
+            contacted=Count("pk", filter=contacted),
+            qualified=Count("pk", filter=qualified),
+            converted=Count("pk", filter=converted),
+        )
+        .order_by("cohort")
+    )
+    times: dict[dt.date, list[dt.timedelta]] = {}
+    conversions = leads.filter(converted, converted_at__isnull=False).values_list(
+        "cohort", "created_at", "converted_at"
+    )
+    for cohort, created_at, converted_at in conversions.order_by():
+        times.setdefault(_month_of(cohort), []).append(converted_at - created_at)
+    rows = []
+    for group in groups:
+        month = _month_of(group["cohort"])
+        durations = sorted(times.get(month, []))
+        rows.append(
+            {
+                "cohort": f"{month:%Y-%m}",
+                **{name: group[name] for name in ("created", "contacted", "qualified", "converted")},
+                "median_days_to_convert": _median_days(durations),
+            }
+        )
+    return rows
+
+
+def _month_of(value: dt.datetime) -> dt.date:
+    return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+
+
+def _median_days(durations: list[dt.timedelta]) -> float | None:
+    """The median of sorted ``durations`` in days, 2 decimals; None when there are none."""
+    if not durations:
+        return None
+    middle = len(durations) // 2
+    median = durations[middle] if len(durations) % 2 else (durations[middle - 1] + durations[middle]) / 2
+    return _rounded(Decimal(median // dt.timedelta(microseconds=1)) / MICROSECONDS_PER_DAY)

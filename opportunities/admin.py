@@ -31,8 +31,16 @@ from leads.models import Lead
 from leads.selectors import lead_list_visible_to
 
 from . import services
-from .models import OPEN_STAGES, Opportunity, OpportunityStage, OpportunityStageChange
-from .selectors import opportunity_list_visible_to
+from .models import (
+    CHOOSABLE_FORECAST_CATEGORIES,
+    OPEN_STAGES,
+    ForecastSnapshot,
+    Opportunity,
+    OpportunityStage,
+    OpportunityStageChange,
+    Quota,
+)
+from .selectors import opportunity_list_visible_to, quota_list_visible_to
 
 
 class OpportunityAdminForm(forms.ModelForm):
@@ -45,6 +53,7 @@ class OpportunityAdminForm(forms.ModelForm):
             "lead",
             "owner",
             "stage",
+            "forecast_category",
             "estimated_value",
             "probability",
             "expected_close_date",
@@ -60,6 +69,14 @@ class OpportunityAdminForm(forms.ModelForm):
             # Closing has its own actions (which ask for the loss reason); the service
             # refuses closed stages here anyway, this only keeps them out of the menu.
             self.fields["stage"].choices = [(stage.value, stage.label) for stage in OPEN_STAGES]
+        if "forecast_category" in self.fields:
+            # Blank follows the stage; a category picked here sticks through stage moves until
+            # closing (the service's rule). "Closed" belongs to won deals: closing sets it.
+            field = self.fields["forecast_category"]
+            field.required = False
+            field.choices = [("", "Follow the stage"), *((c.value, c.label) for c in CHOOSABLE_FORECAST_CATEGORIES)]
+            if self.instance.pk is None:
+                self.initial["forecast_category"] = ""
 
     def clean_products_interested(self):
         # An empty box means "nothing noted yet", stored as the field's default, not JSON null.
@@ -153,7 +170,7 @@ class OpportunityAdmin(ObjectActionsMixin, ServiceModelAdmin):
         "close_date",
     ]
     list_display_links = ["opportunity_number", "deal"]
-    list_filter = ["stage", "owner", "expected_close_date", "actual_close_date", "created_at"]
+    list_filter = ["stage", "forecast_category", "owner", "expected_close_date", "actual_close_date", "created_at"]
     list_select_related = ["customer", "owner"]
     search_fields = ["opportunity_number", "name", "description", "customer__company_name"]
     # "lead" joins these when the leads admin offers autocomplete (see get_autocomplete_fields).
@@ -172,7 +189,16 @@ class OpportunityAdmin(ObjectActionsMixin, ServiceModelAdmin):
         (None, {"fields": ["opportunity_number", "name", "description", "customer", "lead", "owner"]}),
         (
             "Pipeline",
-            {"fields": ["stage", "estimated_value", "probability", "expected_revenue", "expected_close_date"]},
+            {
+                "fields": [
+                    "stage",
+                    "forecast_category",
+                    "estimated_value",
+                    "probability",
+                    "expected_revenue",
+                    "expected_close_date",
+                ]
+            },
         ),
         ("Next step", {"fields": ["next_step", "next_step_date", "products_interested", "notes"]}),
         ("Outcome", {"fields": ["actual_close_date", "loss_reason"]}),
@@ -355,3 +381,63 @@ class OpportunityAdmin(ObjectActionsMixin, ServiceModelAdmin):
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, self.close_template, context)
+
+
+class QuotaAdminForm(forms.ModelForm):
+    class Meta:
+        model = Quota
+        fields = ["user", "period_start", "amount"]
+
+
+@admin.register(Quota)
+class QuotaAdmin(ServiceModelAdmin):
+    """Monthly targets: managers set them (the services refuse anyone else); reps see their own."""
+
+    form = QuotaAdminForm
+    list_display = ["period_start", "user", "amount"]
+    list_filter = ["period_start", "user"]
+    list_select_related = ["user"]
+    search_fields = ["user__username", "user__first_name", "user__last_name"]
+    autocomplete_fields = ["user"]
+    date_hierarchy = "period_start"
+
+    def visible_queryset(self, request):
+        return quota_list_visible_to(request.user).select_related("user")
+
+    def create_record(self, request, data):
+        return services.quota_create(actor=request.user, data=data)
+
+    def update_record(self, request, obj, data):
+        return services.quota_update(actor=request.user, quota=obj, data=data)
+
+    def delete_record(self, request, obj):
+        services.quota_delete(actor=request.user, quota=obj)
+
+
+@admin.register(ForecastSnapshot)
+class ForecastSnapshotAdmin(admin.ModelAdmin):
+    """The daily snapshots, read-only: written by the scheduled task (or manage.py forecast_snapshot)."""
+
+    list_display = [
+        "day",
+        "period_start",
+        "owner",
+        "quota",
+        "closed_won",
+        "commit",
+        "best_case",
+        "pipeline",
+        "weighted",
+    ]
+    list_filter = ["day", "period_start", "owner"]
+    list_select_related = ["owner"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -13,6 +13,10 @@ class OpportunitiesConfig(AppConfig):
         # What this app's records look like in webhook events.
         register_renderer("opportunity", webhook_data)
         # The background jobs this app owns: the list's export.
-        from . import jobs
+        from crm_project.core.schedules import register_default
+
+        from . import jobs, schedules
 
         jobs.register_jobs()
+        # The daily forecast snapshot (created by migration 0006, kept after a flush).
+        register_default(schedules.DAILY_FORECAST_SNAPSHOT)

@@ -92,6 +92,8 @@ ROLE_PERMISSIONS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
         "opportunities": {
             "opportunity": ("view", "add", "change", "delete"),
             "opportunitystagechange": ("view",),
+            "quota": ("view", "add", "change", "delete"),
+            "forecastsnapshot": ("view",),
         },
         "communications": {"communication": ("view", "add", "change", "delete")},
         "segments": {
@@ -107,7 +109,11 @@ ROLE_PERMISSIONS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
         "core": {"job": ("view",)},
         "customers": {"customer": ("view", "add", "change")},
         "leads": {"lead": ("view", "add", "change")},
-        "opportunities": {"opportunity": ("view", "add", "change"), "opportunitystagechange": ("view",)},
+        "opportunities": {
+            "opportunity": ("view", "add", "change"),
+            "opportunitystagechange": ("view",),
+            "quota": ("view",),
+        },
         "communications": {"communication": ("view", "add", "change", "delete")},
         "segments": {"segment": ("view",), "segmentmembership": ("view",)},
     },

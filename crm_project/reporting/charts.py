@@ -35,6 +35,7 @@ class BarInput:
     url: str = ""
     tone: str = "primary"  # A CSS modifier: crm-chart__bar--<tone>.
     inner: Number | None = None  # A part of the value drawn darker inside the bar (weighted value).
+    marker: Number | None = None  # A target drawn as a line across the bar's row (a quota).
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Bar:
     width: float
     inner_width: float
     text_x: float
+    marker_x: float | None = None  # Where the target line stands; None without a target.
 
     @property
     def label_y(self) -> float:
@@ -80,12 +82,18 @@ def _length(value: Number, largest: Number) -> float:
 
 
 def bar_chart(rows: Sequence[BarInput], *, summary: str) -> BarChart:
-    """Horizontal bars from the left edge of the bar space, lengths relative to the largest value."""
-    largest = max((row.value for row in rows), default=0)
+    """
+    Horizontal bars from the left edge of the bar space, lengths relative to the largest value
+    (or target: a quota beyond every bar still fits).
+    """
+    largest = max((value for row in rows for value in (row.value, row.marker) if value is not None), default=0)
     bars = []
     for index, row in enumerate(rows):
         width = _length(row.value, largest)
         inner = min(width, _length(row.inner, largest)) if row.inner is not None else 0.0
+        marker_x = LABEL_WIDTH + _length(row.marker, largest) if row.marker is not None else None
+        # The figures are written after the bar or the target line, whichever ends further right.
+        text_x = max(LABEL_WIDTH + width, marker_x or 0) + GAP
         bars.append(
             Bar(
                 label=row.label,
@@ -97,7 +105,8 @@ def bar_chart(rows: Sequence[BarInput], *, summary: str) -> BarChart:
                 x=LABEL_WIDTH,
                 width=width,
                 inner_width=inner,
-                text_x=LABEL_WIDTH + width + GAP,
+                text_x=text_x,
+                marker_x=marker_x,
             )
         )
     return BarChart(bars=tuple(bars), summary=summary)

@@ -28,9 +28,14 @@ from leads.models import LeadStatus
 from leads.selectors import lead_analytics_summary, lead_follow_ups_due_today
 from opportunities.models import CLOSED_STAGES, OpportunityStage
 from opportunities.selectors import opportunity_pipeline_stats
+from opportunities.selectors.forecast import add_months, opportunity_forecast
+from opportunities.selectors.velocity import opportunity_velocity
 from segments.selectors import segment_list_visible_to, segments_opportunity_figures
 
 FOLLOW_UPS_SHOWN = 8
+# The forecast chart: the two months before this one, this one and the three after.
+FORECAST_MONTHS_BEFORE, FORECAST_MONTHS_AFTER = 2, 3
+VELOCITY_DAYS = 90
 REPRESENTATIVES_SHOWN = 10
 SEGMENTS_SHOWN = 8
 
@@ -90,6 +95,86 @@ def _pipeline(user) -> dict[str, Any]:
         "win_ring": Ring(percent=stats["win_rate"]),
         "won_count": won,
         "lost_count": lost,
+    }
+
+
+# --- forecast and velocity ---------------------------------------------------------------------
+
+
+def _forecast(user, today: dt.date) -> dict[str, Any]:
+    this_month = today.replace(day=1)
+    forecast = opportunity_forecast(
+        user,
+        period="month",
+        start=add_months(this_month, -FORECAST_MONTHS_BEFORE),
+        end=add_months(this_month, FORECAST_MONTHS_AFTER),
+        snapshots=False,
+    )
+    rows = []
+    for row in forecast["periods"]:
+        month = dt.date(int(row["period"][:4]), int(row["period"][5:]), 1)
+        quota = row["quota"]
+        attainment = f" ({row['attainment']:.0f}%)" if row["attainment"] is not None else ""
+        rows.append(
+            BarInput(
+                label=f"{month:%b %Y}",
+                value=row["closed_won"] + row["commit"],
+                inner=row["closed_won"],
+                marker=quota,
+                text=(
+                    f"won {compact_number(row['closed_won'])}{attainment} · commit {compact_number(row['commit'])}"
+                    + (f" · quota {compact_number(quota)}" if quota is not None else "")
+                ),
+                title=(
+                    f"{month:%B %Y}: won {full_number(row['closed_won'])}, commit {full_number(row['commit'])}, "
+                    f"best case {full_number(row['best_case'])}, pipeline {full_number(row['pipeline'])}, quota "
+                    + (full_number(quota) if quota is not None else "none")
+                ),
+            )
+        )
+    totals = forecast["totals"]
+    return {
+        "chart": bar_chart(
+            rows,
+            summary=(
+                f"Won and committed against quota by month: won {full_number(totals['closed_won'])}, "
+                f"commit {full_number(totals['commit'])}, quota "
+                + (full_number(totals["quota"]) if totals["quota"] is not None else "none")
+                + "."
+            ),
+        ),
+        "is_empty": not any(row.value or row.marker for row in rows),
+    }
+
+
+def _entries(count: int) -> str:
+    return f"{count:,} entry" if count == 1 else f"{count:,} entries"
+
+
+def _velocity(user, today: dt.date) -> dict[str, Any]:
+    velocity = opportunity_velocity(user, start=today - dt.timedelta(days=VELOCITY_DAYS), end=today)
+    labels = dict(OpportunityStage.choices)
+    rows = [
+        BarInput(
+            label=labels[stage["stage"]],
+            value=stage["average_days"] or 0,
+            text=(
+                f"{stage['average_days']:g} d avg · {stage['median_days']:g} d median · {stage['moved_on_rate']:g}% on"
+                if stage["average_days"] is not None
+                else f"{_entries(stage['entered'])}, none left yet"
+            ),
+            title=(
+                f"{labels[stage['stage']]}: {_entries(stage['entered'])}; average {stage['average_days']} days, "
+                f"median {stage['median_days']} days; {stage['moved_on_rate']}% moved on (to a later stage or won)"
+            ),
+        )
+        for stage in velocity["stages"]
+    ]
+    return {
+        "velocity": velocity,
+        "days": VELOCITY_DAYS,
+        "chart": bar_chart(rows, summary=f"Average days in each stage over the last {VELOCITY_DAYS} days."),
+        "is_empty": not any(stage["entered"] for stage in velocity["stages"]),
     }
 
 
@@ -290,6 +375,8 @@ def dashboard_context(user) -> dict[str, Any]:
             ),
             "follow_ups": _follow_ups(user, today),
             "pipeline": pipeline,
+            "forecast": _forecast(user, today),
+            "velocity": _velocity(user, today),
             "leads": _lead_funnel(user),
             "engagement": _engagement(user, today),
             "segments": _segments(user),

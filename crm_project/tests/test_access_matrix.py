@@ -21,8 +21,8 @@ from communications.tests.factories import CommunicationFactory
 from customers.tests.factories import CustomerFactory
 from leads.models import Lead
 from leads.tests.factories import LeadFactory
-from opportunities.models import Opportunity
-from opportunities.tests.factories import OpportunityFactory
+from opportunities.models import Opportunity, Quota
+from opportunities.tests.factories import OpportunityFactory, OpportunityStageChangeFactory
 from segments.models import Segment
 from segments.tests.factories import SegmentFactory
 
@@ -45,6 +45,7 @@ class World:
     comm_on_rep_lead: object
     comm_on_rep_opp: object
     segment: object
+    quota_rep: object
 
     def ids(self) -> dict[str, str]:
         return {name: str(value.pk) for name, value in vars(self).items()}
@@ -76,6 +77,7 @@ def world(rep, other_rep, manager) -> World:
         comm_on_rep_lead=CommunicationFactory(customer=None, lead=lead_rep, our_representative=other_rep),
         comm_on_rep_opp=CommunicationFactory(customer=customer, opportunity=opp_rep, our_representative=other_rep),
         segment=SegmentFactory(code="VIP"),
+        quota_rep=Quota.objects.create(user=rep, period_start=dt.date(2026, 1, 1), amount=1000),
     )
 
 
@@ -115,6 +117,11 @@ READS = [
     ("rep's opportunity history", "/opportunities/{opp_rep}/history", expect(other_rep=404)),
     ("other rep's opportunity history", "/opportunities/{opp_other}/history", expect(rep=404)),
     ("pipeline stats", "/opportunities/pipeline/stats", expect()),
+    ("forecast", "/opportunities/forecast", expect()),
+    ("velocity", "/opportunities/analytics/velocity", expect()),
+    ("lead cohorts", "/leads/analytics/cohorts", expect()),
+    ("quotas list", "/quotas", expect()),
+    ("rep's quota", "/quotas/{quota_rep}", expect(other_rep=404)),
     ("communications list", "/communications", expect()),
     ("rep's communication", "/communications/{comm_rep}", expect(other_rep=404)),
     ("other rep's communication", "/communications/{comm_other}", expect(rep=404)),
@@ -180,6 +187,7 @@ LISTS = {
     },
     "/customers": {persona: {"customer"} for persona in ("manager", "rep", "other_rep")},
     "/segments": {persona: {"segment"} for persona in ("manager", "rep", "other_rep")},
+    "/quotas": {"manager": {"quota_rep"}, "rep": {"quota_rep"}, "other_rep": set()},
 }
 
 
@@ -204,6 +212,26 @@ def test_analytics_count_only_what_the_persona_may_see(world, clients):
     assert figures("manager") == (3, 2, 4)
     assert figures("rep") == (2, 1, 3)
     assert figures("other_rep") == (2, 1, 3)
+
+
+def test_forecast_velocity_and_cohorts_count_only_what_the_persona_may_see(world, clients):
+    def figures(persona):
+        client = clients[persona]
+        forecast = client.get(f"{CRM}/opportunities/forecast", {"start": "2026-01", "end": "2026-01"}).json()
+        velocity = client.get(f"{CRM}/opportunities/analytics/velocity").json()
+        cohorts = client.get(f"{CRM}/leads/analytics/cohorts").json()
+        return (
+            forecast["totals"]["quota"],
+            sum(stage["entered"] for stage in velocity["stages"]),
+            sum(cohort["created"] for cohort in cohorts),
+        )
+
+    # The factories write no stage history: one creation row per opportunity.
+    for opportunity in (world.opp_rep, world.opp_other):
+        OpportunityStageChangeFactory(opportunity=opportunity, changed_at=opportunity.created_at)
+    assert figures("manager") == (1000.0, 2, 3)
+    assert figures("rep") == (1000.0, 1, 2)
+    assert figures("other_rep") == (None, 1, 2)
 
 
 def test_segment_performance_counts_only_the_reps_opportunities(world, clients):
@@ -353,6 +381,15 @@ WRITES = [
         expect(200, 403, 403),
     ),
     ("apply a segment's criteria", "post", "/segments/{segment}/apply-criteria", lambda u: {}, expect(409, 403, 403)),
+    (
+        "set a quota",
+        "post",
+        "/quotas",
+        lambda u: {"user_id": u["other_rep"], "period_start": "2026-02-01", "amount": 10},
+        expect(201, 403, 403),
+    ),
+    ("change rep's quota", "patch", "/quotas/{quota_rep}", lambda u: {"amount": 5}, expect(200, 403, 404)),
+    ("delete rep's quota", "delete", "/quotas/{quota_rep}", None, expect(204, 403, 404)),
 ]
 
 

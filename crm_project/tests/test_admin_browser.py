@@ -28,7 +28,7 @@ from customers.models import Customer
 from customers.tests.factories import CustomerFactory
 from leads.models import Lead, LeadStatus
 from leads.tests.factories import LeadFactory
-from opportunities.models import Opportunity
+from opportunities.models import Opportunity, Quota
 from opportunities.tests.factories import OpportunityFactory, OpportunityStageChangeFactory
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (requirements-dev.txt)")
@@ -126,17 +126,38 @@ def test_a_rep_signs_in_and_sees_the_dashboard_with_its_charts(rep_browser):
     noon = timezone.make_aware(dt.datetime.combine(timezone.localdate(), dt.time(12)))
     LeadFactory(assigned_to=rep, company_name="Saffron Uniforms", next_follow_up_date=noon)
     LeadFactory(assigned_to=rep, status=LeadStatus.QUALIFIED)
-    OpportunityFactory(owner=rep, stage="proposal", estimated_value=Decimal("250000"), probability=60)
-    OpportunityFactory(owner=rep, won=True, estimated_value=Decimal("90000"))
+    proposal = OpportunityFactory(owner=rep, stage="proposal", estimated_value=Decimal("250000"), probability=60)
+    won = OpportunityFactory(
+        owner=rep, won=True, estimated_value=Decimal("90000"), created_at=timezone.now() - dt.timedelta(days=4)
+    )
     CommunicationFactory(
         our_representative=rep, subject="Quote follow-up", requires_follow_up=True, follow_up_date=noon
     )
+    # A quota this month, and stage moves for the velocity: 3 days in prospecting, then won.
+    Quota.objects.create(user=rep, period_start=timezone.localdate().replace(day=1), amount=Decimal("150000"))
+    now = timezone.now()
+    OpportunityStageChangeFactory(opportunity=won, to_stage="prospecting", changed_at=now - dt.timedelta(days=4))
+    OpportunityStageChangeFactory(
+        opportunity=won, from_stage="prospecting", to_stage="closed_won", changed_at=now - dt.timedelta(days=1)
+    )
+    OpportunityStageChangeFactory(opportunity=proposal, to_stage="proposal", changed_at=now - dt.timedelta(days=2))
 
     rep_browser.get(f"{rep_browser.base}/admin/")
 
     assert rep_browser.title == "Dashboard | Sales CRM"
     charts = rep_browser.find_elements(By.CSS_SELECTOR, "svg.crm-chart")
-    assert len(charts) == 3 and all(chart.is_displayed() and chart.size["width"] > 300 for chart in charts)
+    assert len(charts) == 5 and all(chart.is_displayed() and chart.size["width"] > 300 for chart in charts)
+    # Forecast against quota: this month's bar (won 90K) with the quota line drawn across it.
+    forecast = rep_browser.find_element(By.CSS_SELECTOR, "#crm-forecast svg.crm-chart")
+    assert len(forecast.find_elements(By.CSS_SELECTOR, ".crm-chart__marker")) == 1
+    assert "won 90K (60%)" in forecast.text and "quota 150K" in forecast.text
+    marker = rep_browser.execute_script(
+        "return getComputedStyle(document.querySelector('#crm-forecast .crm-chart__marker')).stroke"
+    )
+    assert marker not in ("", "none")
+    # Stage velocity: prospecting lasted 3 days.
+    velocity = rep_browser.find_element(By.CSS_SELECTOR, "#crm-velocity svg.crm-chart").text
+    assert "3 d avg · 3 d median · 100% on" in velocity
     assert rep_browser.find_element(By.CSS_SELECTOR, "svg.crm-ring").is_displayed()
     follow_ups = rep_browser.find_element(By.ID, "crm-follow-ups").text
     assert "Saffron Uniforms" in follow_ups and "Quote follow-up" in follow_ups

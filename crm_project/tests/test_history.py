@@ -11,6 +11,7 @@ import importlib
 import inspect
 import io
 from collections.abc import Callable
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
@@ -28,6 +29,7 @@ from leads import services as leads
 from leads.models import LeadStatus
 from leads.tests.factories import LeadFactory
 from opportunities import services as opportunities
+from opportunities.models import Quota
 from opportunities.tests.factories import OpportunityFactory
 from segments import services as segments
 from segments.tests.factories import SegmentFactory
@@ -57,6 +59,7 @@ NO_RECORD_CHANGED = {
     "segments_due_for_refresh": "reads",
     "segments_lock": "locks",
     "validate_segment_values": "checks",
+    "forecast_snapshot_take": "writes derived figures (the day's forecast), no record's change",
 }
 
 
@@ -67,7 +70,10 @@ def public_services() -> set[str]:
         for attribute, value in vars(module).items():
             defined_here = getattr(value, "__module__", "") in (
                 name,
-                *(f"{name}.{sub}" for sub in ("bulk", "records", "transitions", "contact", "rules")),
+                *(
+                    f"{name}.{sub}"
+                    for sub in ("bulk", "records", "transitions", "contact", "rules", "quotas", "forecast")
+                ),
             )
             if inspect.isfunction(value) and not attribute.startswith("_") and defined_here:
                 found.add(attribute)
@@ -205,6 +211,41 @@ def _(manager, rep):
 def _(manager, rep):
     opportunities.opportunity_delete(actor=manager, opportunity=OpportunityFactory())
     return {("opportunity", "deleted")}
+
+
+JANUARY = dt.date(2026, 1, 1)
+
+
+@recipe("quota_create")
+def _(manager, rep):
+    opportunities.quota_create(actor=manager, data={"user": rep, "period_start": JANUARY, "amount": Decimal(5)})
+    return {("quota", "created")}
+
+
+@recipe("quota_update")
+def _(manager, rep):
+    quota = Quota.objects.create(user=rep, period_start=JANUARY, amount=1)
+    opportunities.quota_update(actor=manager, quota=quota, data={"amount": Decimal(7)})
+    return {("quota", "updated")}
+
+
+@recipe("quota_delete")
+def _(manager, rep):
+    opportunities.quota_delete(actor=manager, quota=Quota.objects.create(user=rep, period_start=JANUARY, amount=1))
+    return {("quota", "deleted")}
+
+
+@recipe("quota_import")
+def _(manager, rep):
+    Quota.objects.create(user=rep, period_start=JANUARY, amount=1)
+    opportunities.quota_import(
+        actor=manager,
+        rows=[
+            {"user": rep, "period_start": JANUARY, "amount": Decimal(2)},
+            {"user": manager, "period_start": JANUARY, "amount": Decimal(3)},
+        ],
+    )
+    return {("quota", "updated"), ("quota", "created")}
 
 
 @recipe("communication_log")

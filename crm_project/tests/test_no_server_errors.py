@@ -11,6 +11,7 @@ day it is added.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from functools import cache
@@ -24,10 +25,12 @@ from drf_spectacular.generators import SchemaGenerator
 from communications.tests.factories import CommunicationFactory
 from crm_project.core.integrity import _constraints_by_name
 from crm_project.core.models import Job, WebhookDelivery, WebhookEvent, WebhookSubscription
+from crm_project.core.tests.factories import ManagerFactory
 from crm_project.merging.models import Merge
 from customers.tests.factories import CustomerFactory
 from leads.models import Lead
 from leads.tests.factories import LeadFactory
+from opportunities.models import Quota
 from opportunities.tests.factories import OpportunityFactory
 from segments.models import Segment
 from segments.tests.factories import SegmentFactory
@@ -177,6 +180,7 @@ COLLECTION_RECORD = {
     "segments": "segment",
     "webhooks": "webhook",
     "merges": "merge",
+    "quotas": "quota",
 }
 
 
@@ -196,6 +200,7 @@ def records() -> dict:
         "job": Job.objects.create(kind="lead_export"),
         # A merge that moved nothing: its undo has nothing to refuse.
         "merge": Merge.objects.create(kind="customer", survivor_id=customer.pk),
+        "quota": Quota.objects.create(user=ManagerFactory(), period_start=dt.date(2026, 1, 1), amount=1000),
     }
 
 

@@ -172,6 +172,30 @@ class LeadAnalyticsSummarySerializer(serializers.Serializer):
     end_date = DateOrDateTimeQueryField(allow_null=True)
 
 
+# A pattern rather than an enum: one model less in generated clients for a query parameter.
+@extend_schema_field({"type": "string", "pattern": "^month$", "default": "month"})
+class CohortByField(serializers.ChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(choices=["month"], **kwargs)
+
+
+class LeadCohortsQuerySerializer(serializers.Serializer):
+    by = CohortByField(required=False, default="month", help_text="The cohort: month of creation (the only one).")
+    start_date = DateOrDateTimeQueryField(required=False, help_text="First day counted (on created_at).")
+    end_date = DateOrDateTimeQueryField(required=False, help_text="Last day counted, inclusive.")
+
+
+class LeadCohortSerializer(serializers.Serializer):
+    cohort = serializers.CharField(help_text="The month the leads were created in, YYYY-MM.")
+    created = serializers.IntegerField()
+    contacted = serializers.IntegerField(help_text="Leads that ever reached contacted (qualified and converted too).")
+    qualified = serializers.IntegerField(help_text="Leads that ever reached qualified (converted too).")
+    converted = serializers.IntegerField()
+    median_days_to_convert = serializers.FloatField(
+        allow_null=True, help_text="Median days from creation to conversion; null without conversions."
+    )
+
+
 class LeadImportRequestSerializer(serializers.Serializer):
     """The import's form (multipart): a CSV in the columns ``export_leads`` writes, and how to take it."""
 

@@ -19,6 +19,8 @@ from leads.filters import LeadFilterSet
 from .serializers import (
     LeadAnalyticsQuerySerializer,
     LeadAnalyticsSummarySerializer,
+    LeadCohortSerializer,
+    LeadCohortsQuerySerializer,
     LeadConvertSerializer,
     LeadCreateSerializer,
     LeadDuplicateSerializer,
@@ -64,6 +66,7 @@ class LeadViewSet(HistoryActionMixin, DuplicatesActionMixin, ExportActionMixin, 
         "convert": ["412"],
         "follow_ups_today": ["400"],
         "analytics_summary": ["400"],
+        "analytics_cohorts": ["400"],
     }
 
     def visible_queryset(self):
@@ -144,6 +147,22 @@ class LeadViewSet(HistoryActionMixin, DuplicatesActionMixin, ExportActionMixin, 
         start, end = params.get("start_date"), params.get("end_date")
         summary = selectors.lead_analytics_summary(request.user, start=start, end=end)
         return Response(LeadAnalyticsSummarySerializer({**summary, "start_date": start, "end_date": end}).data)
+
+    @extend_schema(
+        summary="Lead cohorts by month of creation: how many reached each step",
+        description=(
+            "Per month of creation: the leads created, and those that ever reached contacted, qualified and "
+            "converted (a converted lead counts in all three), with the median days to convert. Sales reps count "
+            "the leads they may see, as in analytics/summary."
+        ),
+        parameters=[LeadCohortsQuerySerializer],
+        responses=LeadCohortSerializer(many=True),
+    )
+    @action(detail=False, methods=["get"], url_path="analytics/cohorts", filter_backends=[], pagination_class=None)
+    def analytics_cohorts(self, request):
+        params = self.parsed(LeadCohortsQuerySerializer, request.query_params)
+        cohorts = selectors.lead_cohorts(request.user, start=params.get("start_date"), end=params.get("end_date"))
+        return Response(LeadCohortSerializer(cohorts, many=True).data)
 
     @extend_schema(
         summary="Import leads from a CSV file, in the background (managers)",

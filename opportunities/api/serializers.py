@@ -22,7 +22,13 @@ from crm_project.core.api.serializers import StrictModelSerializer, StrictSerial
 from crm_project.core.roles import system_actor
 from customers.selectors import customer_list_visible_to
 from leads.selectors import lead_list_visible_to
-from opportunities.models import CLOSED_STAGES, Opportunity, OpportunityStage, OpportunityStageChange
+from opportunities.models import (
+    CLOSED_STAGES,
+    ForecastCategory,
+    Opportunity,
+    OpportunityStage,
+    OpportunityStageChange,
+)
 from opportunities.selectors import opportunity_list_visible_to
 from opportunities.services import EDITABLE_FIELDS
 
@@ -118,6 +124,13 @@ class OpportunityInputSerializer(StrictModelSerializer):
         choices=OpportunityStage.choices,
         required=False,
         help_text="An open stage (default prospecting); closed_won and closed_lost only through close.",
+    )
+    # The full choice set (one enum for clients); closed is refused by the service (400).
+    forecast_category = NamedChoiceField(
+        choices=ForecastCategory.choices,
+        required=False,
+        help_text="Follows the stage until you choose one; your choice sticks through stage moves until the "
+        "opportunity closes, which sets closed (won) or omitted (lost). closed itself cannot be chosen.",
     )
     expected_close_date = TimestampField(required=False, allow_null=True)
     next_step_date = TimestampField(required=False, allow_null=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework.decorators import action
@@ -19,7 +20,10 @@ from opportunities.selectors import (
     opportunity_pipeline_stats,
     opportunity_stage_history,
 )
+from opportunities.selectors.forecast import opportunity_forecast
+from opportunities.selectors.velocity import opportunity_velocity
 
+from .forecast import ForecastQuerySerializer, ForecastSerializer
 from .serializers import (
     CLOSE_REQUEST,
     OpportunityCloseSerializer,
@@ -29,6 +33,7 @@ from .serializers import (
     PipelineStatsQuerySerializer,
     PipelineStatsSerializer,
 )
+from .velocity import VelocityQuerySerializer, VelocitySerializer
 
 # The path takes any segment (see lookup_value_regex); what it names is a UUID.
 OPPORTUNITY_ID = OpenApiParameter(
@@ -66,7 +71,7 @@ class OpportunityViewSet(HistoryActionMixin, ExportActionMixin, CRMModelViewSet)
     # Any path segment reaches the view (a malformed id is then a JSON 404, not a routing miss).
     lookup_value_regex = "[^/]+"
     # close honours If-Match like an update does.
-    extra_error_statuses = {"close": ["412"]}
+    extra_error_statuses = {"close": ["412"], "forecast": ["400"], "velocity": ["400"]}
 
     def visible_queryset(self):
         return opportunity_list_visible_to(self.request.user)
@@ -128,3 +133,44 @@ class OpportunityViewSet(HistoryActionMixin, ExportActionMixin, CRMModelViewSet)
         query.is_valid(raise_exception=True)
         stats = opportunity_pipeline_stats(request.user, owner_id=query.validated_data.get("owner_id"))
         return Response(PipelineStatsSerializer(stats).data)
+
+    @extend_schema(
+        summary="Forecast against quota, by month or quarter",
+        description=(
+            "Per period: the quota, what was won (`actual_close_date` in it) and the open opportunities expected "
+            "to close in it (`expected_close_date`) by forecast category, each category alone (not cumulative); "
+            "`weighted` is Σ expected_revenue of those open ones; `attainment` = closed_won ÷ quota × 100 (null "
+            "without a quota). A quarter's quota is the sum of its months'. Without `owner_id` a manager gets the "
+            "team (every user's quotas summed); a sales rep always gets their own. `snapshot` holds the same "
+            "figures as they stood on the period's first day (null when none was taken that day)."
+        ),
+        parameters=[ForecastQuerySerializer],
+        responses=ForecastSerializer,
+    )
+    @action(detail=False, methods=["get"], url_path="forecast", filter_backends=[], pagination_class=None)
+    def forecast(self, request):
+        query = ForecastQuerySerializer(data=request.query_params, context={"today": timezone.localdate()})
+        query.is_valid(raise_exception=True)
+        forecast = opportunity_forecast(request.user, **query.validated_data)
+        return Response(ForecastSerializer(forecast).data)
+
+    @extend_schema(
+        summary="Sales velocity from the stage history",
+        description=(
+            "Over the stage moves dated in the range: per open stage the entries, the days spent in it (mean and "
+            "median, by the entries that left it) and the share that moved on (to a later open stage or won); the "
+            "mean days from creation to won; win rates by the lead's source and the customer's industry; the mean "
+            "won value. Sales reps count their own opportunities only."
+        ),
+        parameters=[VelocityQuerySerializer],
+        responses=VelocitySerializer,
+    )
+    @action(detail=False, methods=["get"], url_path="analytics/velocity", filter_backends=[], pagination_class=None)
+    def velocity(self, request):
+        query = VelocityQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        velocity = opportunity_velocity(
+            request.user, start=params.get("start_date"), end=params.get("end_date"), owner_id=params.get("owner_id")
+        )
+        return Response(VelocitySerializer(velocity).data)

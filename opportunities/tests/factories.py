@@ -11,6 +11,7 @@ from customers.tests.factories import CustomerFactory
 from leads.tests.factories import LeadFactory  # noqa: F401 - re-exported for these tests
 from opportunities.models import (
     CLOSING_PROBABILITY,
+    STAGE_FORECAST_CATEGORY,
     Opportunity,
     OpportunityStage,
     OpportunityStageChange,
@@ -32,6 +33,7 @@ class OpportunityFactory(factory.django.DjangoModelFactory):
     probability = 10
     stage = OpportunityStage.PROSPECTING
     expected_revenue = factory.LazyAttribute(lambda o: compute_expected_revenue(o.estimated_value, o.probability))
+    forecast_category = factory.LazyAttribute(lambda o: STAGE_FORECAST_CATEGORY[o.stage])
 
     class Params:
         won = factory.Trait(

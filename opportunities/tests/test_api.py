@@ -33,6 +33,7 @@ OUTPUT_FIELDS = {
     "expected_close_date",
     "actual_close_date",
     "stage",
+    "forecast_category",
     "next_step",
     "next_step_date",
     "products_interested",

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from communications.models import Communication
 from crm_project.core.roles import is_manager
 from customers.tests.factories import CustomerFactory
-from opportunities.models import Opportunity, OpportunityStage, compute_expected_revenue
+from opportunities.models import STAGE_FORECAST_CATEGORY, Opportunity, OpportunityStage, compute_expected_revenue
 from segments.models import Segment
 from segments.selectors import (
     segment_count_drift,
@@ -40,6 +40,7 @@ def opportunity(customer, value, stage, owner, *, probability=10, closed_at=None
         probability=probability,
         expected_revenue=compute_expected_revenue(Decimal(value), probability),
         stage=stage,
+        forecast_category=STAGE_FORECAST_CATEGORY[stage],
         actual_close_date=closed_at,
         loss_reason="Price" if stage == OpportunityStage.CLOSED_LOST else "",
     )

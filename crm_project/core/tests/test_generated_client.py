@@ -31,6 +31,7 @@ from crm_project.core.tests.factories import PASSWORD
 from crm_project.merging.models import Merge
 from customers.tests.factories import CustomerFactory
 from leads.tests.factories import LeadFactory
+from opportunities.models import Quota
 from opportunities.tests.factories import OpportunityFactory, OpportunityStageChangeFactory
 from segments.tests.factories import SegmentFactory, SegmentMembershipFactory
 
@@ -420,6 +421,7 @@ COLLECTION_RECORD = {
     "segments": "segment",
     "webhooks": "webhook",
     "merges": "merge",
+    "quotas": "quota",
 }
 # Managers' alone: a rep's read is refused, in the shared error model.
 MANAGERS_ONLY = ("/api/v1/webhooks", "/api/v1/crm/merges")
@@ -468,6 +470,7 @@ def rep_s_records(rep) -> dict:
     )
     segment = SegmentFactory(criteria={"city": "Mumbai"})
     SegmentMembershipFactory(segment=segment, customer=customer)
+    quota = Quota.objects.create(user=rep, period_start=dt.date(2026, 1, 1), amount=1000)
     job = Job.objects.create(kind="lead_export", owner=rep, status=JobStatus.SUCCEEDED, result={"rows": 1})
     webhook = WebhookSubscription.objects.create(url="https://hooks.example.com/crm", events=["*"], secret="whsec_t")
     event = WebhookEvent.objects.create(type="customer.created", record_type="customer", record_id=customer.pk)
@@ -493,6 +496,7 @@ def rep_s_records(rep) -> dict:
         "opportunity": opportunity,
         "communication": communication,
         "segment": segment,
+        "quota": quota,
     }
 
 
@@ -509,7 +513,7 @@ def test_every_read_parses_into_its_typed_model(generated, sign_in, rep_s_record
             continue
         model = getattr(generated.models, model_name)
         if is_list:
-            # A plain list (a record's duplicates): every item of its model.
+            # A plain list (a record's duplicates, lead cohorts): every item of its model.
             assert isinstance(answer, list), f"GET {path}: {answer!r}"
             assert all(isinstance(item, model) for item in answer), f"GET {path}: {answer!r}"
             continue

@@ -56,6 +56,7 @@ from customers.models import CreditRating, Customer, OrderFrequency
 from leads.models import Lead, LeadPriority, LeadSource, LeadStatus
 from opportunities.models import (
     CLOSING_PROBABILITY,
+    STAGE_FORECAST_CATEGORY,
     Opportunity,
     OpportunityStage,
     compute_expected_revenue,
@@ -463,6 +464,8 @@ class Command(BaseCommand):
                         created + dt.timedelta(days=rng.randrange(10, 180)),
                         closed_at,
                         stage,
+                        STAGE_FORECAST_CATEGORY[stage],
+                        False,
                         "",
                         None,
                         {"categories": ["Jackets"], "quantity": rng.randrange(50, 5000)},

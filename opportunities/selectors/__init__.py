@@ -9,7 +9,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 
 from crm_project.core.roles import has_crm_role, is_manager
 
-from .models import OPEN_STAGES, Opportunity, OpportunityStage, OpportunityStageChange
+from ..models import OPEN_STAGES, Opportunity, OpportunityStage, OpportunityStageChange, Quota
 
 ZERO = Decimal("0.00")
 
@@ -28,6 +28,15 @@ def opportunity_visibility_q(user) -> Q:
 
 def opportunity_list_visible_to(user) -> QuerySet[Opportunity]:
     return Opportunity.objects.filter(opportunity_visibility_q(user)).select_related("customer", "owner")
+
+
+def quota_list_visible_to(user) -> QuerySet[Quota]:
+    """Managers see every quota, a sales rep their own, anyone else none."""
+    if is_manager(user):
+        return Quota.objects.all()
+    if has_crm_role(user):
+        return Quota.objects.filter(user=user)
+    return Quota.objects.none()
 
 
 def opportunity_stage_history(opportunity: Opportunity) -> QuerySet[OpportunityStageChange]:

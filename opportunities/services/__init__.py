@@ -11,6 +11,10 @@ Writes of opportunities. Invariants guarded here:
   (409);
 - ``expected_revenue`` is ``estimated_value × probability / 100`` after every write;
 - ``products_interested`` is a JSON object or list;
+- ``forecast_category`` follows the stage (``STAGE_FORECAST_CATEGORY``) until an owner or
+  manager chooses one (any category but ``closed``, which belongs to won deals); a choice
+  sticks through later stage moves (``forecast_category_chosen``) until closing, which sets
+  it from the outcome (won → closed, lost → omitted) and forgets the choice;
 - closing is won (probability 100) or lost (probability 0, with a non-blank loss reason),
   and exactly one of many concurrent closes succeeds;
 - every stage a record enters (creation and closing included) leaves an
@@ -49,15 +53,17 @@ from crm_project.core.services import (
 from customers.selectors import customer_list_visible_to
 from leads.selectors import lead_list_visible_to
 
-from .models import (
+from ..models import (
+    CHOOSABLE_FORECAST_CATEGORIES,
     CLOSED_STAGES,
     CLOSING_PROBABILITY,
+    STAGE_FORECAST_CATEGORY,
     Opportunity,
     OpportunityStage,
     OpportunityStageChange,
     compute_expected_revenue,
 )
-from .signals import opportunity_relinked
+from ..signals import opportunity_relinked
 
 OPPORTUNITY_NUMBER_PREFIX = "OPP"
 
@@ -71,6 +77,7 @@ EDITABLE_FIELDS = (
     "probability",
     "expected_close_date",
     "stage",
+    "forecast_category",
     "next_step",
     "next_step_date",
     "products_interested",
@@ -104,6 +111,17 @@ def _check_open_stage(stage: str) -> None:
         raise ValidationError(
             {"stage": f"An opportunity is closed only through close (POST .../close), not by setting {stage}."}
         )
+
+
+def _chosen_forecast_category(data: dict[str, Any]) -> str | None:
+    """The category an owner or manager chose in ``data`` (None when they chose none)."""
+    category = data.get("forecast_category")
+    if category in (None, ""):
+        return None
+    if category not in CHOOSABLE_FORECAST_CATEGORIES:
+        choices = ", ".join(CHOOSABLE_FORECAST_CATEGORIES)
+        raise ValidationError({"forecast_category": f"Choose one of {choices}; closed is set by closing as won."})
+    return category
 
 
 def _check_products(data: dict[str, Any]) -> None:
@@ -165,10 +183,14 @@ def opportunity_create(*, actor, data: dict[str, Any]) -> Opportunity:
     _check_open_stage(data.get("stage") or OpportunityStage.PROSPECTING)
     _check_products(data)
     _check_links_visible(actor=actor, customer=data["customer"], lead=data.get("lead"))
+    chosen_category = _chosen_forecast_category(data)
+    data.pop("forecast_category", None)
 
     opportunity = Opportunity(
         **{name: data[name] for name in EDITABLE_FIELDS if name in data}, created_by=_actor_or_none(actor)
     )
+    opportunity.forecast_category = chosen_category or STAGE_FORECAST_CATEGORY[opportunity.stage]
+    opportunity.forecast_category_chosen = chosen_category is not None
     opportunity.expected_revenue = compute_expected_revenue(opportunity.estimated_value, opportunity.probability)
     opportunity.opportunity_number = next_daily_number(OPPORTUNITY_NUMBER_PREFIX)
     opportunity.save()
@@ -176,6 +198,15 @@ def opportunity_create(*, actor, data: dict[str, Any]) -> Opportunity:
     changes = created(opportunity, ("opportunity_number", *TRACKED_FIELDS))
     _noted(opportunity, action=HistoryAction.CREATED, actor=actor, changes=changes, event="opportunity.created")
     return opportunity
+
+
+def _forecast_category_after(opportunity: Opportunity, *, chosen: str | None) -> str:
+    """The choice made now, else the one made before, else the category of the (new) stage."""
+    if chosen is not None:
+        return chosen
+    if opportunity.forecast_category_chosen:
+        return opportunity.forecast_category
+    return STAGE_FORECAST_CATEGORY[opportunity.stage]
 
 
 @transaction.atomic
@@ -193,6 +224,9 @@ def opportunity_update(
     if "stage" in data:
         _check_open_stage(data["stage"])
     _check_products(data)
+    data = {**data}
+    chosen_category = _chosen_forecast_category(data)
+    data.pop("forecast_category", None)
     if "owner" in data and getattr(data["owner"], "pk", None) != opportunity.owner_id:
         _check_owner(actor=actor, owner=data["owner"])
     new_customer, new_lead = data.get("customer"), data.get("lead")
@@ -212,6 +246,14 @@ def opportunity_update(
     )
     before = snapshot(opportunity, TRACKED_FIELDS)
     changed = apply_changes(opportunity, data, allowed=EDITABLE_FIELDS)
+    category = _forecast_category_after(opportunity, chosen=chosen_category)
+    if chosen_category is not None and not opportunity.forecast_category_chosen:
+        # Choosing the category the stage gave still makes it stick through later moves.
+        opportunity.forecast_category_chosen = True
+        changed = [*changed, "forecast_category_chosen"]
+    if category != opportunity.forecast_category:
+        opportunity.forecast_category = category
+        changed = [*changed, "forecast_category"]
     if not changed:
         return opportunity
     if {"estimated_value", "probability"} & set(changed):
@@ -278,6 +320,9 @@ def opportunity_close(
     previous_stage = opportunity.stage
     opportunity.stage = stage
     opportunity.probability = CLOSING_PROBABILITY[stage]
+    # Closing decides the category whatever was chosen before: won is closed, lost omitted.
+    opportunity.forecast_category = STAGE_FORECAST_CATEGORY[stage]
+    opportunity.forecast_category_chosen = False
     opportunity.expected_revenue = compute_expected_revenue(opportunity.estimated_value, opportunity.probability)
     opportunity.actual_close_date = actual_close_date or now
     opportunity.loss_reason = loss_reason
@@ -342,3 +387,22 @@ def opportunities_relink_back(*, actor, field: str, moves, current_id) -> None:
         actor=actor,
         timeline_field="customer_id",
     )
+
+
+# Quotas and forecast snapshots: their own modules, importable from here.
+from .forecast import forecast_snapshot_take  # noqa: E402
+from .quotas import quota_create, quota_delete, quota_import, quota_update  # noqa: E402
+
+__all__ = [
+    "forecast_snapshot_take",
+    "opportunities_relink",
+    "opportunities_relink_back",
+    "opportunity_close",
+    "opportunity_create",
+    "opportunity_delete",
+    "opportunity_update",
+    "quota_create",
+    "quota_delete",
+    "quota_import",
+    "quota_update",
+]
