@@ -43,9 +43,10 @@ pytestmark = [
 ]
 
 PACKAGE = "crm_generated_client"
-# Measured: 72 models, then 95 with history, the timeline and webhooks, 112 with merges; room
-# left for new endpoints (509 while each operation had its own error models).
-MAX_MODELS = 120
+# Measured: 72 models, then 95 with history, the timeline and webhooks, 129 with merges,
+# duplicates, quotas and the forecast; room left for new endpoints (509 while each operation had
+# its own error models).
+MAX_MODELS = 140
 
 
 # --- the generated package ----------------------------------------------------------------------
