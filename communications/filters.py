@@ -11,6 +11,7 @@ from crm_project.core.api.filters import (
     NamedChoiceFilter,
     StrictBooleanFilter,
     UserIdFilter,
+    UUIDFilter,
 )
 
 from .models import Communication, CommunicationDirection, CommunicationType
@@ -20,9 +21,9 @@ class CommunicationFilterSet(django_filters.FilterSet):
     search = django_filters.CharFilter(method="filter_search", help_text="Part of the subject or the content.")
     type = NamedChoiceFilter(choices=CommunicationType.choices)
     direction = NamedChoiceFilter(choices=CommunicationDirection.choices)
-    customer_id = django_filters.UUIDFilter(field_name="customer_id")
-    lead_id = django_filters.UUIDFilter(field_name="lead_id")
-    opportunity_id = django_filters.UUIDFilter(field_name="opportunity_id")
+    customer_id = UUIDFilter(field_name="customer_id")
+    lead_id = UUIDFilter(field_name="lead_id")
+    opportunity_id = UUIDFilter(field_name="opportunity_id")
     representative_id = UserIdFilter(
         field_name="our_representative_id", help_text="Communications of this representative (a user id)."
     )

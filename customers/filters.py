@@ -5,7 +5,13 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q
 
-from crm_project.core.api.filters import DateOrDateTimeFilter, NamedChoiceFilter, StrictBooleanFilter, UserIdFilter
+from crm_project.core.api.filters import (
+    DateOrDateTimeFilter,
+    NamedChoiceFilter,
+    StrictBooleanFilter,
+    UserIdFilter,
+    UUIDFilter,
+)
 from crm_project.core.dates import start_of
 
 from .models import CreditRating, Customer, OrderFrequency
@@ -18,7 +24,7 @@ class CustomerFilterSet(django_filters.FilterSet):
     is_active = StrictBooleanFilter()
     credit_rating = NamedChoiceFilter(choices=CreditRating.choices)
     order_frequency = NamedChoiceFilter(choices=OrderFrequency.choices)
-    segment_id = django_filters.UUIDFilter(method="filter_segment", help_text="Only customers in this segment.")
+    segment_id = UUIDFilter(method="filter_segment", help_text="Only customers in this segment.")
     account_manager_id = UserIdFilter(field_name="account_manager_id")
     country = django_filters.CharFilter(field_name="country", lookup_expr="iexact")
     not_contacted_since = DateOrDateTimeFilter(

@@ -13,6 +13,7 @@ from crm_project.core.api.filters import (
     NamedChoiceFilter,
     StrictBooleanFilter,
     UserIdFilter,
+    UUIDFilter,
 )
 from crm_project.core.dates import check_range
 
@@ -50,8 +51,8 @@ class OpportunityFilterSet(django_filters.FilterSet):
     )
     stage = NamedChoiceFilter(choices=OpportunityStage.choices)
     owner_id = UserIdFilter(field_name="owner_id", help_text="Only this user's opportunities.")
-    customer_id = django_filters.UUIDFilter(field_name="customer_id")
-    lead_id = django_filters.UUIDFilter(field_name="lead_id")
+    customer_id = UUIDFilter(field_name="customer_id")
+    lead_id = UUIDFilter(field_name="lead_id")
     is_closed = StrictBooleanFilter(method="filter_is_closed", help_text="Closed (won or lost) or still open.")
     min_value = _money_filter("gte", "Estimated value at least this (inclusive).")
     max_value = _money_filter("lte", "Estimated value at most this (inclusive).")

@@ -2,14 +2,14 @@
 
 import django_filters
 
-from crm_project.core.api.filters import NamedChoiceFilter, StrictBooleanFilter
+from crm_project.core.api.filters import NamedChoiceFilter, StrictBooleanFilter, UUIDFilter
 
 from .models import Merge, MergeKind
 
 
 class MergeFilterSet(django_filters.FilterSet):
     kind = NamedChoiceFilter(choices=MergeKind.choices)
-    survivor_id = django_filters.UUIDFilter(field_name="survivor_id", help_text="Merges into this record.")
+    survivor_id = UUIDFilter(field_name="survivor_id", help_text="Merges into this record.")
     undone = StrictBooleanFilter(
         method="filter_undone", help_text="Only merges undone (true) or still in force (false)."
     )

@@ -121,6 +121,20 @@ class UserIdFilter(django_filters.NumberFilter):
     field_class = UserIdField
 
 
+class StrictUUIDField(forms.UUIDField):
+    def to_python(self, value):
+        # Django strips a value before reading it, so spaces alone would mean "no filter".
+        if isinstance(value, str) and value and not value.strip():
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
+class UUIDFilter(django_filters.UUIDFilter):
+    """A record's id: refused (400) unless it is one; left out (``?customer_id=``) it filters nothing."""
+
+    field_class = StrictUUIDField
+
+
 DATE_OR_DATETIME_SCHEMA = {
     "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}],
     "description": "A date (YYYY-MM-DD, from midnight in the CRM's time zone) or an ISO 8601 timestamp.",
