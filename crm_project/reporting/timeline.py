@@ -138,20 +138,21 @@ def _communication_items(ids: list[str]) -> dict[str, Item]:
     }
 
 
-def _history_visible_to(user) -> Q:
+def _history_visible_to(user, customer_id) -> Q:
     """
-    A rep sees the history of the customer, and of the leads and opportunities they may see;
-    a manager sees it all, deleted records' history included.
+    A rep sees the history of the customer, and of its leads and opportunities that they may
+    see; a manager sees it all, deleted records' history included. (A lead's entries show on the
+    timeline of the customer it was converted into, an opportunity's on its customer's: only
+    those are looked up, not all the rep may see.)
     """
     if is_manager(user):
         return Q()
+    leads = Lead.objects.filter(lead_visibility_q(user), converted_customer_id=customer_id)
+    opportunities = Opportunity.objects.filter(opportunity_visibility_q(user), customer_id=customer_id)
     return (
         Q(record_type="customer")
-        | Q(record_type="lead", record_id__in=Lead.objects.filter(lead_visibility_q(user)).values("id"))
-        | Q(
-            record_type="opportunity",
-            record_id__in=Opportunity.objects.filter(opportunity_visibility_q(user)).values("id"),
-        )
+        | Q(record_type="lead", record_id__in=leads.values("id"))
+        | Q(record_type="opportunity", record_id__in=opportunities.values("id"))
     )
 
 
@@ -169,7 +170,7 @@ def _summaries(entries: list[HistoryEntry]) -> dict[int, str]:
 def _changes(user, customer_id, position: Position | None, limit: int) -> list[Row]:
     rows = _after(
         HistoryEntry.objects.filter(customer_id=customer_id, record_type__in=RECORD_MODELS).filter(
-            _history_visible_to(user)
+            _history_visible_to(user, customer_id)
         ),
         position,
         at_field="at",
