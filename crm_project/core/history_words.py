@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -77,7 +78,7 @@ def _details(entry: HistoryEntry, fields, names) -> Iterable[str]:
         field = fields.get(name)
         label = _label(name, field)
         if isinstance(old, list) or isinstance(new, list):
-            yield f"{label}: {_list_change(old or [], new or [], field, names)}"
+            yield f"{label}: {_list_change(_as_list(old), _as_list(new), field, names)}"
         else:
             yield f"{label}: {_value(old, field, names)} → {_value(new, field, names)}"
 
@@ -85,6 +86,13 @@ def _details(entry: HistoryEntry, fields, names) -> Iterable[str]:
 def _label(name: str, field: models.Field | None) -> str:
     text = str(field.verbose_name) if field is not None else name.removesuffix("_id").replace("_", " ")
     return text[:1].upper() + text[1:]
+
+
+def _as_list(value: Any) -> list:
+    # One side of a list change may be a single value (or a structure) rather than a list.
+    if value is None or value == "":
+        return []
+    return value if isinstance(value, list) else [value]
 
 
 def _list_change(old: list, new: list, field, names) -> str:
@@ -102,7 +110,8 @@ def _list_change(old: list, new: list, field, names) -> str:
 def _value(value: Any, field: models.Field | None, names: dict) -> str:
     if value is None or value == "":
         return NOTHING
-    if field is None:
+    if field is None or isinstance(value, (dict, list)):
+        # A structure (a JSON field's value, a merge's details) is shown as it is, shortened.
         return _cut(str(value))
     if field.is_relation:
         return names.get((field.related_model, str(value)), "a deleted record")
@@ -111,14 +120,22 @@ def _value(value: Any, field: models.Field | None, names: dict) -> str:
     if isinstance(field, models.BooleanField):
         return "yes" if value else "no"
     if isinstance(field, models.DateTimeField):
-        moment = parse_datetime(str(value))
-        return day_and_time(moment) if moment else str(value)
+        moment = _parsed(parse_datetime, value)
+        return day_and_time(moment) if moment else _cut(str(value))
     if isinstance(field, models.DateField):
-        date = parse_date(str(value))
-        return day(date) if date else str(value)
+        date = _parsed(parse_date, value)
+        return day(date) if date else _cut(str(value))
     if isinstance(field, models.DecimalField):
         return f"{value:,.2f}" if isinstance(value, (int, float)) else str(value)
     return _cut(str(value))
+
+
+def _parsed(parse, value: Any):
+    # Django's parsers raise on a well-formed impossible value ("2025-02-30"): shown as written.
+    try:
+        return parse(str(value))
+    except ValueError:
+        return None
 
 
 def _cut(text: str) -> str:
@@ -136,11 +153,22 @@ def _linked_names(fields: dict[str, models.Field], entries: Sequence[HistoryEntr
                 continue
             for value in pair if isinstance(pair, list) else [pair]:
                 for one in value if isinstance(value, list) else [value]:
-                    if one not in (None, ""):
+                    if isinstance(one, (str, int)) and one != "":
                         wanted[field.related_model].add(str(one))
     names = {}
     user_model = get_user_model()
     for related_model, ids in wanted.items():
-        for pk, record in related_model._default_manager.in_bulk(list(ids)).items():
+        for pk, record in related_model._default_manager.in_bulk(_valid_ids(related_model, ids)).items():
             names[(related_model, str(pk))] = person_name(record) if related_model is user_model else str(record)
     return names
+
+
+def _valid_ids(model: type[models.Model], ids: Iterable[str]) -> list:
+    """The ids that can be ``model``'s (a value that cannot names no record: "a deleted record")."""
+    valid = []
+    for one in ids:
+        try:
+            valid.append(model._meta.pk.to_python(one))
+        except ValidationError:
+            continue
+    return valid

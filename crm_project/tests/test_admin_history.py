@@ -186,3 +186,28 @@ def test_words_for_models_without_a_field_of_that_name_fall_back_to_the_name(man
 
     assert words.details == ("Retired field: 1 → 2",)
     assert words.who == "system"
+
+
+def test_words_for_structures_and_odd_values_never_fail(manager):
+    # History keeps whatever a change held: a structure on one side of a list change, a dict
+    # among list items, a link that cannot be an id. Each is shown, not a server error.
+    entries = [
+        HistoryEntry(
+            record_type="customer",
+            record_id=CustomerFactory().pk,
+            action="merged",
+            changes={
+                "merged_ids": [{"from": "a"}, [{"id": "x"}, "y"]],
+                "account_manager_id": ["not-a-user", {"id": 1}],
+                "credit_rating": [{"odd": True}, "A"],
+                "last_contacted_at": ["2025-02-30T10:00:00Z", None],
+            },
+        )
+    ]
+
+    [words] = in_words(Customer, entries)
+
+    assert any(detail.startswith("Merged ids: ") for detail in words.details)
+    assert any(detail.startswith("Account manager: a deleted record → ") for detail in words.details)
+    assert any(detail.startswith("Credit rating: {'odd': True} → ") for detail in words.details)
+    assert any(detail.endswith("2025-02-30T10:00:00Z → nothing") for detail in words.details)
