@@ -30,6 +30,8 @@ import time
 import uuid
 from pathlib import Path
 
+from inprocess import ensure_database, percentile_ms, say, setup_django, write_section
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/crm_bench_dup"
 RESULTS = ROOT / "bench" / "RESULTS.md"
@@ -79,38 +81,6 @@ FIRST_NAMES = words(
     "Ravi Priya Amit Sunita Rahul Neha Vikram Anjali Suresh Kavita Arjun Pooja Rajesh Meera Sanjay Deepa Anil "
     "Lakshmi Manoj Rekha Vijay Asha Kiran Nisha Ashok Geeta Prakash Divya Rohit Swati Mahesh Shalini Nitin Usha"
 )
-
-
-def say(text: str) -> None:
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
-
-
-def setup_django(database: str) -> None:
-    os.environ.update(
-        DATABASE_URL=database,
-        DJANGO_SETTINGS_MODULE="crm_project.settings",
-        DJANGO_DEBUG="0",
-        DJANGO_SECRET_KEY="bench-duplicates-" + uuid.uuid4().hex,
-        DJANGO_ALLOWED_HOSTS="testserver",
-        DJANGO_SECURE_SSL_REDIRECT="0",
-        API_USER_RATE="100000000/min",
-        LOG_LEVEL="WARNING",
-    )
-    os.environ.pop("CELERY_BROKER_URL", None)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-
-
-def ensure_database(database: str) -> None:
-    import psycopg
-
-    name = database.rsplit("/", 1)[1]
-    with psycopg.connect(database.rsplit("/", 1)[0] + "/postgres", autocommit=True) as connection:
-        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            connection.execute(f'CREATE DATABASE "{name}"')
 
 
 # --- the data ------------------------------------------------------------------------------------
@@ -228,11 +198,6 @@ def load(manager, rep) -> None:
 
 
 # --- measuring ------------------------------------------------------------------------------------
-
-
-def percentile_ms(seconds: list[float], fraction: float) -> float:
-    ordered = sorted(seconds)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] * 1000
 
 
 def check_bodies(model, count: int, seed: int) -> list[dict]:
@@ -359,17 +324,6 @@ def report(api_rows, find_seconds: float, find_summary: str, took: float, reques
     return "\n".join(lines) + "\n"
 
 
-def write_section(path: Path, section: str) -> None:
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    if SECTION_START in text:
-        before, rest = text.split(SECTION_START, 1)
-        after = rest.split(SECTION_END, 1)[1].lstrip("\n")
-        text = before + section + ("\n" + after if after else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="bench/run --duplicates", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -382,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     load_average = " / ".join(f"{value:.1f}" for value in os.getloadavg())
     ensure_database(args.database)
-    setup_django(args.database)
+    setup_django(args.database, name="duplicates")
 
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
@@ -404,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
         say("find_duplicates…")
         find_seconds, find_summary = measure_find_duplicates()
     section = report(api_rows, find_seconds, find_summary, time.monotonic() - started, args.requests, load_average)
-    write_section(args.output, section)
+    write_section(args.output, section, DUPLICATES_SECTION)
     say(section)
     say(f"Written to {args.output}")
     return 0 if "(missed)" not in section else 1

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
 
+from inprocess import ensure_database, percentile_ms, say, setup_django, write_section
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/crm_bench_history"
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -46,38 +48,6 @@ RESULTS = ROOT / "bench" / "RESULTS.md"
 # Its section of RESULTS.md, between these lines; a full ``bench/run`` keeps it.
 HISTORY_SECTION = ("<!-- bench/run --history: begin -->", "<!-- bench/run --history: end -->")
 SECTION_START, SECTION_END = HISTORY_SECTION
-
-
-def say(text: str) -> None:
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
-
-
-def setup_django(database: str) -> None:
-    os.environ.update(
-        DATABASE_URL=database,
-        DJANGO_SETTINGS_MODULE="crm_project.settings",
-        DJANGO_DEBUG="0",
-        DJANGO_SECRET_KEY="bench-history-" + uuid.uuid4().hex,
-        DJANGO_ALLOWED_HOSTS="testserver",
-        DJANGO_SECURE_SSL_REDIRECT="0",
-        API_USER_RATE="100000000/min",
-        LOG_LEVEL="WARNING",
-    )
-    os.environ.pop("CELERY_BROKER_URL", None)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-
-
-def ensure_database(database: str) -> None:
-    import psycopg
-
-    name = database.rsplit("/", 1)[1]
-    with psycopg.connect(database.rsplit("/", 1)[0] + "/postgres", autocommit=True) as connection:
-        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            connection.execute(f'CREATE DATABASE "{name}"')
 
 
 # --- measuring -----------------------------------------------------------------------------------
@@ -330,11 +300,6 @@ def measure_timeline(customer, manager, rep, *, requests: int) -> list[tuple[str
 # --- the report -----------------------------------------------------------------------------------
 
 
-def percentile_ms(seconds: list[float], fraction: float) -> float:
-    ordered = sorted(seconds)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] * 1000
-
-
 def median_run(runs: list[Run]) -> Run:
     return sorted(runs, key=lambda run: run.rate)[len(runs) // 2]
 
@@ -398,17 +363,6 @@ def report(args, writes, timeline, took: float, broker: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_section(path: Path, section: str) -> None:
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    if SECTION_START in text:
-        before, rest = text.split(SECTION_START, 1)
-        after = rest.split(SECTION_END, 1)[1].lstrip("\n")
-        text = before + section + ("\n" + after if after else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
-
-
 @contextlib.contextmanager
 def broker_queue():
     """The real Redis as broker on a throwaway queue, or no broker when Redis is not there."""
@@ -447,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.monotonic()
     ensure_database(args.database)
-    setup_django(args.database)
+    setup_django(args.database, name="history")
 
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
@@ -467,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     customer = prepare_timeline(manager, rep)
     timeline = measure_timeline(customer, manager, rep, requests=args.requests)
     section = report(args, writes, timeline, time.monotonic() - started, broker)
-    write_section(args.output, section)
+    write_section(args.output, section, HISTORY_SECTION)
     say(section)
     say(f"Written to {args.output}")
     return 0 if "(missed)" not in section else 1

@@ -28,6 +28,8 @@ import time
 import uuid
 from pathlib import Path
 
+from inprocess import ensure_database, say, setup_django, write_section
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/crm_bench_merge"
 RESULTS = ROOT / "bench" / "RESULTS.md"
@@ -36,38 +38,6 @@ MERGE_SECTION = ("<!-- bench/run --merge: begin -->", "<!-- bench/run --merge: e
 SECTION_START, SECTION_END = MERGE_SECTION
 COMMUNICATIONS, OPPORTUNITIES, CONVERTED_LEADS = 1_000, 100, 5
 TARGET_SECONDS = 1.0
-
-
-def say(text: str) -> None:
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
-
-
-def setup_django(database: str) -> None:
-    os.environ.update(
-        DATABASE_URL=database,
-        DJANGO_SETTINGS_MODULE="crm_project.settings",
-        DJANGO_DEBUG="0",
-        DJANGO_SECRET_KEY="bench-merge-" + uuid.uuid4().hex,
-        DJANGO_ALLOWED_HOSTS="testserver",
-        DJANGO_SECURE_SSL_REDIRECT="0",
-        API_USER_RATE="100000000/min",
-        LOG_LEVEL="WARNING",
-    )
-    os.environ.pop("CELERY_BROKER_URL", None)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-
-
-def ensure_database(database: str) -> None:
-    import psycopg
-
-    name = database.rsplit("/", 1)[1]
-    with psycopg.connect(database.rsplit("/", 1)[0] + "/postgres", autocommit=True) as connection:
-        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            connection.execute(f'CREATE DATABASE "{name}"')
 
 
 def load_background(customers: int) -> None:
@@ -255,17 +225,6 @@ def report(args, merges, undos, elapsed: float) -> str:
     )
 
 
-def write_section(path: Path, section: str) -> None:
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    if SECTION_START in text:
-        before, rest = text.split(SECTION_START, 1)
-        after = rest.split(SECTION_END, 1)[1].lstrip("\n")
-        text = before + section + ("\n" + after if after else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="bench/run --merge", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -277,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.monotonic()
     ensure_database(args.database)
-    setup_django(args.database)
+    setup_django(args.database, name="merge")
 
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
@@ -300,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     say("Merging…")
     merges, undos = measure(manager, args.rounds)
     section = report(args, merges, undos, time.monotonic() - started)
-    write_section(args.output, section)
+    write_section(args.output, section, MERGE_SECTION)
     say(section)
     say(f"Written to {args.output}")
     return 0 if "**missed**" not in section else 1
